@@ -1,0 +1,48 @@
+# AI Sandbox Hub: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
+REQUIREMENTS := $(wildcard requirements/*.txt)
+
+.PHONY: run test setup lint format bench system-packages clean
+
+## run: set up and start the hub in the foreground with the embedded default site
+run: setup
+	$(PY) -m hub_config.run
+
+## test: set up and run every test (installs Debian packages it needs; starts and stops every server)
+test: system-packages setup
+	bash scripts/run-tests.sh
+
+## setup: the virtual environment (system Python, so real unix users can run it) and the proxy
+setup: $(VENV)/.installed node_modules/.bin/configurable-http-proxy
+
+$(VENV)/.installed: $(REQUIREMENTS) pyproject.toml
+	test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(addprefix -r ,$(REQUIREMENTS))
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+node_modules/.bin/configurable-http-proxy: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+system-packages:
+	bash scripts/install-system-packages.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .cache

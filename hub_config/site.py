@@ -1,0 +1,168 @@
+"""Load a site file: built-in defaults < site file < SANDBOX_* environment knobs, then
+validate against the schema. The defaults are never mutated; every load validates."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+HERE = Path(__file__).resolve().parent
+SCHEMA_PATH = HERE / "schema.yaml"
+DEFAULTS_PATH = HERE / "defaults.yaml"
+EMBEDDED_SITE = HERE / "sites" / "embedded.yaml"
+
+
+class SiteError(ValueError):
+    """A site file or knob that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """A validated site: the merged document plus where it came from."""
+
+    doc: Mapping[str, Any]
+    path: Path
+
+    def __getitem__(self, key: str) -> Any:
+        return self.doc[key]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SiteError(f"cannot read site file {path}: {e.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SiteError(f"site file {path}{where}: not valid YAML") from None
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A new dict: mappings merge key by key, anything else (lists too) replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    if "SANDBOX_PORT" in env:
+        layer.setdefault("hub", {})["port"] = _int_knob(env, "SANDBOX_PORT", 1, 65535)
+    if "SANDBOX_SIMULATED_GPUS" in env:
+        layer.setdefault("gpus", {})["simulated_count"] = _int_knob(
+            env, "SANDBOX_SIMULATED_GPUS", 0, 4096
+        )
+    return layer
+
+
+def _int_knob(env: Mapping[str, str], name: str, low: int, high: int) -> int:
+    raw = env[name].strip()
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise SiteError(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    where = _where(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = (
+            [k for k in error.instance if k not in allowed]
+            if isinstance(error.instance, Mapping)
+            else []
+        )
+        pattern_keys = error.schema.get("patternProperties")
+        hints = []
+        for key in extra:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"unknown key {key!r}"
+            if close:
+                hint += f" (did you mean {close[0]!r}?)"
+            elif allowed:
+                hint += f" (allowed here: {', '.join(allowed)})"
+            elif pattern_keys:
+                hint += f" (allowed: {', '.join(pattern_keys)})"
+            hints.append(hint)
+        return f"at {where}: " + "; ".join(hints)
+    return f"at {where}: {error.message}"
+
+
+def _schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(doc: Any, source: str) -> None:
+    """Raise SiteError naming every problem in ``doc`` (at most five)."""
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = "\n  ".join(_explain(e) for e in errors[:5])
+        raise SiteError(f"site file {source} is not valid:\n  {lines}")
+    _check_semantics(doc, source)
+
+
+def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
+    # What a schema cannot say: MIG layouts must respect the placement table.
+    from spawners.core.placement import fits
+    from spawners.core.profiles import slice_profile
+
+    for node in doc["gpus"].get("nodes", []):
+        for gpu in node["gpus"]:
+            layout = gpu.get("layout", [])
+            if layout and gpu["mode"] != "mig":
+                raise SiteError(
+                    f"site file {source}: node {node['name']} GPU {gpu['index']}: a layout needs mode: mig"
+                )
+            mask = compute = 0
+            for inst in sorted(layout, key=lambda i: i["start"]):
+                profile = slice_profile(inst["profile"])
+                if not fits(profile, inst["start"], mask, compute):
+                    raise SiteError(
+                        f"site file {source}: node {node['name']} GPU {gpu['index']}: "
+                        f"{inst['profile']} cannot start at slot {inst['start']} "
+                        f"(valid starts {list(profile.valid_starts)}, no overlap, at most 7 compute slices)"
+                    )
+                mask |= ((1 << profile.memory_slots) - 1) << inst["start"]
+                compute += profile.compute
+    images = doc["images"]
+    if doc["defaults"]["image"] not in images:
+        raise SiteError(
+            f"site file {source}: defaults.image {doc['defaults']['image']!r} is not in images"
+        )
+
+
+def load_site(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Site:
+    """The validated site: ``path``, else SANDBOX_SITE, else the embedded default."""
+    env = os.environ if env is None else env
+    site_path = Path(path or env.get("SANDBOX_SITE") or EMBEDDED_SITE)
+    defaults = _read_yaml(DEFAULTS_PATH)
+    site_doc = _read_yaml(site_path)
+    if site_doc is None:
+        site_doc = {}
+    if not isinstance(site_doc, Mapping):
+        raise SiteError(f"site file {site_path}: the top level must be a mapping of sections")
+    merged = deep_merge(deep_merge(defaults, site_doc), _env_layer(env))
+    validate(merged, str(site_path))
+    return Site(doc=merged, path=site_path)

@@ -1,0 +1,97 @@
+"""Strict validation of user_options, whether they come from the form or the REST API.
+
+Only two keys exist, each a short string from a closed set. Anything else is refused
+with a message safe to show (values are never echoed raw)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .profiles import SLICE_NAMES
+
+IMAGE_NAMES: tuple[str, ...] = ("base", "speech", "vision", "medical", "legal")
+OPTION_KEYS: tuple[str, ...] = ("image", "slice")
+MAX_VALUE_LENGTH = 32
+_SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+class OptionsError(ValueError):
+    """A user_options value that cannot be accepted. ``status`` is the HTTP status
+    (400: malformed or unknown; 403: known but not allowed for this user)."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "invalid-options") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SliceRequest:
+    image: str
+    slice_name: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What this user may pick, with the defaults used for a missing key."""
+
+    images: tuple[str, ...]
+    slices: tuple[str, ...]
+    default_image: str
+    default_slice: str
+
+
+def shown(value: object) -> str:
+    """A short, harmless rendering of a user value for an error message."""
+    if isinstance(value, str) and _SAFE_TOKEN.match(value):
+        return repr(value)
+    return f"a {type(value).__name__}" if not isinstance(value, str) else "that value"
+
+
+def parse_user_options(raw: object, choices: Choices) -> SliceRequest:
+    """Turn raw user_options into a request, or raise OptionsError."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise OptionsError("user_options must be a JSON object with 'image' and 'slice'.")
+    unknown = sorted(k for k in raw if k not in OPTION_KEYS)
+    if unknown:
+        names = ", ".join(
+            shown(k) if isinstance(k, str) else "a non-string key" for k in unknown[:3]
+        )
+        raise OptionsError(f"Unknown option {names}: only 'image' and 'slice' are accepted.")
+    image = _pick(raw, "image", IMAGE_NAMES, choices.images, choices.default_image)
+    slice_name = _pick(raw, "slice", SLICE_NAMES, choices.slices, choices.default_slice)
+    return SliceRequest(image=image, slice_name=slice_name)
+
+
+def _pick(
+    raw: Mapping, key: str, known: tuple[str, ...], allowed: tuple[str, ...], default: str
+) -> str:
+    if key not in raw:
+        return default
+    value = raw[key]
+    if not isinstance(value, str):
+        raise OptionsError(f"'{key}' must be a string, not {shown(value)}.")
+    if len(value) > MAX_VALUE_LENGTH or value not in known:
+        raise OptionsError(f"Unknown {key} {shown(value)}. Choose one of: {', '.join(allowed)}.")
+    if value not in allowed:
+        raise OptionsError(
+            f"The {key} {value!r} is not available to you. Choose one of: {', '.join(allowed)}.",
+            code="not-allowed",
+        )
+    return value
+
+
+def options_from_form(form: Mapping[str, list[str]]) -> dict[str, str]:
+    """The form posts lists of strings; keep the first value of each key."""
+    out: dict[str, str] = {}
+    for key, values in form.items():
+        if isinstance(values, list | tuple) and values:
+            out[key] = values[0]
+        else:
+            out[key] = values  # type: ignore[assignment]  # validated later, refused there
+    return out
