@@ -46,7 +46,7 @@ class Choices:
 
 def shown(value: object) -> str:
     """A short, harmless rendering of a user value for an error message."""
-    if isinstance(value, str) and _SAFE_TOKEN.match(value):
+    if isinstance(value, str) and _SAFE_TOKEN.fullmatch(value):
         return repr(value)
     return f"a {type(value).__name__}" if not isinstance(value, str) else "that value"
 

@@ -1,0 +1,1 @@
+"""The `slices` hub service: inventory for every user, allocations for admins."""

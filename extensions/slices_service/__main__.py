@@ -1,0 +1,81 @@
+"""Run the `slices` service (JupyterHub starts it as a managed service)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import ioloop, web
+
+from hub_config.site import load_site
+from hub_config.wiring import ledger_url
+from spawners.inventory.select import inventory_for_site
+from spawners.ledger.ledger import Ledger
+
+from .views import allocations_view, inventory_view
+
+
+class ApiHandler(HubOAuthenticated, web.RequestHandler):
+    def initialize(self, ledger: Ledger, inventory) -> None:
+        self.ledger = ledger
+        self.inventory = inventory
+
+    def write_json(self, payload) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        # Short and safe: never a traceback.
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": status_code, "message": self._reason}))
+
+    def is_admin(self) -> bool:
+        user = self.current_user or {}
+        return bool(user.get("admin")) or "admin:users" in set(user.get("scopes", []))
+
+
+class InventoryHandler(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        self.write_json(inventory_view(self.inventory, self.ledger.live()))
+
+
+class AllocationsHandler(ApiHandler):
+    @web.authenticated
+    def get(self) -> None:
+        if not self.is_admin():
+            raise web.HTTPError(403, "Only admins can list allocations.")
+        self.write_json({"allocations": allocations_view(self.ledger.live())})
+
+
+def make_app() -> web.Application:
+    site = load_site()
+    data = Path(os.environ["SANDBOX_DATA"])
+    ledger = Ledger(ledger_url(site, data))
+    ledger.create_schema()
+    inventory = inventory_for_site(site["gpus"])
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/slices/")
+    args = {"ledger": ledger, "inventory": inventory}
+    return web.Application(
+        [
+            (url_path_join(prefix, "api/inventory"), InventoryHandler, args),
+            (url_path_join(prefix, "api/allocations"), AllocationsHandler, args),
+            (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+        ],
+        cookie_secret=os.urandom(32),
+    )
+
+
+def main() -> None:
+    app = make_app()
+    port = int(os.environ["SANDBOX_SLICES_PORT"])
+    app.listen(port, address="127.0.0.1")
+    ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Apply a validated site to a JupyterHub config object. The only place where the site
+file, the environment knobs and JupyterHub's traits meet."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hub_config.ports import hub_ports
+from hub_config.secrets import login_credentials, token_file
+from hub_config.site import Site
+from spawners.backends.local import LocalSliceSpawner, local_server_running
+from spawners.context import SliceContext, site_wide_choices
+from spawners.core.allocator import PlacementStrategy
+from spawners.core.model import Inventory
+from spawners.inventory.select import inventory_for_site
+from spawners.ledger.ledger import Ledger
+
+REPO = Path(__file__).resolve().parent.parent
+
+RUNNING_PROBES = {"local": local_server_running}
+"""Per engine: does the server of an allocation still run? (reconciliation at start-up)"""
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    path = Path(env.get("SANDBOX_DATA") or ".sandbox").resolve()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def ledger_url(site: Site, data: Path) -> str:
+    return site["hub"]["ledger_url"] or f"sqlite:///{data / 'ledger.sqlite'}"
+
+
+def build_context(site: Site, data: Path, inventory: Inventory | None = None) -> SliceContext:
+    inventory = inventory or inventory_for_site(site["gpus"])
+    ledger = Ledger(ledger_url(site, data))
+    ledger.create_schema()
+    images = tuple(site["images"])
+    choices = site_wide_choices(
+        inventory,
+        images=images,
+        slices=tuple(site["slices"]),
+        default_image=site["defaults"]["image"],
+        default_slice=site["defaults"]["slice"],
+    )
+    return SliceContext(
+        inventory=inventory,
+        ledger=ledger,
+        choices_for=choices,
+        strategy=PlacementStrategy(site["gpus"]["placement"]),
+        site_name=site["site"]["name"],
+        image_descriptions={k: v["description"] for k, v in site["images"].items()},
+    )
+
+
+def reconcile(ctx: SliceContext, log: Any = None) -> None:
+    def is_running(record):
+        probe = RUNNING_PROBES.get(record.engine)
+        return probe(record) if probe else None
+
+    report = ctx.ledger.reconcile(ctx.epoch, is_running)
+    if log is not None and report.released:
+        for allocation_id, why in report.released:
+            log(f"reconcile: released allocation {allocation_id} ({why})")
+
+
+def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceContext:
+    data = data_dir(env)
+    hub = site["hub"]
+    ports = hub_ports(hub["port"], env)
+
+    c.JupyterHub.bind_url = f"http://{hub['bind_ip']}:{ports.public}"
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = ports.hub_api
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.proxy_api}"
+    # A stable token lets a restarted hub (even after SIGKILL) reuse the running proxy.
+    c.ConfigurableHTTPProxy.auth_token = token_file(data / "proxy-token")
+    c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
+    c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
+    c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
+
+    admins = set(hub["admin_users"])
+    creds = login_credentials(data, sorted(admins)[0] if admins else "admin")
+    c.JupyterHub.authenticator_class = "shared-password"
+    c.SharedPasswordAuthenticator.admin_password = creds["admin_password"]
+    c.SharedPasswordAuthenticator.user_password = creds["user_password"]
+    c.Authenticator.admin_users = admins
+    c.Authenticator.allow_all = True
+
+    ctx = build_context(site, data)
+    reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
+
+    backend = hub["backend"]
+    c.JupyterHub.spawner_class = LocalSliceSpawner
+    c.SliceSpawnerMixin.slice_context = ctx
+    c.LocalSliceSpawner.run_as_hub_user = backend.get("run_as_hub_user", True)
+    c.LocalSliceSpawner.homes_root = str(data / "homes")
+    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    c.Spawner.default_url = "/lab"
+    c.Spawner.start_timeout = hub["start_timeout"]
+    c.Spawner.http_timeout = hub["http_timeout"]
+    c.JupyterHub.allow_named_servers = True
+
+    service_env = {
+        "SANDBOX_SITE": str(site.path),
+        "SANDBOX_DATA": str(data),
+        "SANDBOX_SLICES_PORT": str(ports.slices_service),
+        "SANDBOX_SIMULATED_GPUS": str(site["gpus"]["simulated_count"]),
+        "PYTHONPATH": str(REPO),
+    }
+    c.JupyterHub.services = [
+        {
+            "name": "slices",
+            "url": f"http://127.0.0.1:{ports.slices_service}",
+            "command": [sys.executable, "-m", "extensions.slices_service"],
+            "environment": service_env,
+            "oauth_no_confirm": True,
+            "display": True,
+        }
+    ]
+    c.JupyterHub.load_roles = [
+        {"name": "slices-service", "scopes": ["read:users", "list:users"], "services": ["slices"]}
+    ]
+    admin_token = env.get("SANDBOX_ADMIN_TOKEN", "").strip()
+    if admin_token:
+        c.JupyterHub.services.append({"name": "sandbox-admin", "api_token": admin_token})
+        c.JupyterHub.load_roles.append({"name": "admin", "services": ["sandbox-admin"]})
+    return ctx

@@ -1,0 +1,40 @@
+"""The single-user server's environment for a slice: how the server (and CUDA) learn
+which slice they hold. Pure: a mapping in, a mapping out."""
+
+from __future__ import annotations
+
+from .profiles import SliceKind, slice_profile
+
+
+def slice_environment(
+    *,
+    slice_name: str,
+    image: str,
+    device_uuid: str | None,
+    gpu_uuid: str | None,
+    gpu_index: int | None,
+    simulated: bool,
+    allocation_id: int | None,
+) -> dict[str, str]:
+    profile = slice_profile(slice_name)
+    env = {
+        "SANDBOX_SLICE": slice_name,
+        "SANDBOX_IMAGE": image,
+        # Empty, not unset: an unset CUDA_VISIBLE_DEVICES means "every GPU".
+        "CUDA_VISIBLE_DEVICES": (device_uuid or "") if profile.needs_gpu else "",
+        "SANDBOX_SLICE_MEMORY_GB": str(profile.memory_gb),
+        "SANDBOX_SLICE_KIND": profile.kind.value,
+    }
+    if gpu_uuid:
+        env["SANDBOX_GPU_UUID"] = gpu_uuid
+    if gpu_index is not None:
+        env["SANDBOX_GPU_INDEX"] = str(gpu_index)
+    if allocation_id is not None:
+        env["SANDBOX_ALLOCATION_ID"] = str(allocation_id)
+    if simulated:
+        env["SANDBOX_SLICE_SIMULATED"] = "1"
+    if profile.kind is SliceKind.MPS:
+        env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(profile.mps_thread_percentage)
+        # Device 0 of the server's own view: the one GPU it can see.
+        env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = f"0={profile.memory_gb}G"
+    return env

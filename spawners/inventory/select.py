@@ -1,0 +1,31 @@
+"""Choose the inventory the site file asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from spawners.core.model import Inventory
+from spawners.inventory.declared import declared_inventory
+from spawners.inventory.nvml import inventory_from_snapshot, probe_nvml
+from spawners.inventory.simulated import simulated_inventory
+
+
+class InventoryError(RuntimeError):
+    pass
+
+
+def inventory_for_site(
+    gpus: Mapping[str, Any], probe: Callable[[], list[dict[str, Any]] | None] = probe_nvml
+) -> Inventory:
+    source = gpus["source"]
+    if source == "declared":
+        return declared_inventory(gpus)
+    if source == "simulated":
+        return simulated_inventory(gpus["simulated_count"])
+    snapshot = probe()
+    if snapshot:
+        return inventory_from_snapshot(snapshot)
+    if source == "nvml":
+        raise InventoryError("gpus.source is nvml but NVML found no GPU on this machine")
+    return simulated_inventory(gpus["simulated_count"])

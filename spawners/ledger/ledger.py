@@ -1,0 +1,334 @@
+"""The ledger: the one writer of allocations (reserve -> active -> released).
+
+Every reservation runs the pure allocator inside a write transaction and inserts one
+claim row per memory slot. The claim table's primary key is what makes a double-booking
+impossible: if two processes pick the same slot, the second insert fails and that
+reservation is retried against the fresh holdings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from spawners.core.allocator import PlacementStrategy, allocate
+from spawners.core.model import Holding, Inventory, Placement, Refusal
+from spawners.core.profiles import slice_profile
+
+from .records import AllocationRecord, encode_slots
+from .schema import ACTIVE, RELEASED, RESERVED, AllocationRow, AuditRow, Base, SlotClaimRow
+
+Clock = Callable[[], float]
+MAX_ATTEMPTS = 25
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not record a change (a conflict that retries did not resolve)."""
+
+
+class ServerAlreadyHolds(LedgerError):
+    """This server already holds a live allocation."""
+
+    def __init__(self, record: AllocationRecord) -> None:
+        super().__init__(f"{record.user}/{record.server_name} already holds allocation {record.id}")
+        self.record = record
+
+
+@dataclass
+class ReconcileReport:
+    kept: list[int] = field(default_factory=list)
+    released: list[tuple[int, str]] = field(default_factory=list)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            # Let SQLAlchemy issue BEGIN so that we can make it BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            # Writers serialise at BEGIN instead of failing at COMMIT.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Ledger:
+    def __init__(self, url: str, clock: Clock = time.time) -> None:
+        self.url = url
+        self.clock = clock
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- reads -----------------------------------------------------------------
+
+    def live(self) -> list[AllocationRecord]:
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(AllocationRow)
+                .where(AllocationRow.state != RELEASED)
+                .order_by(AllocationRow.id)
+            )
+            return [AllocationRecord.from_row(r) for r in rows]
+
+    def holdings(self) -> list[Holding]:
+        return [h for r in self.live() if (h := r.holding()) is not None]
+
+    def get(self, allocation_id: int) -> AllocationRecord | None:
+        with self._sessions() as s:
+            row = s.get(AllocationRow, allocation_id)
+            return AllocationRecord.from_row(row) if row else None
+
+    def live_for(self, user: str, server_name: str) -> AllocationRecord | None:
+        with self._sessions() as s:
+            row = s.scalar(
+                select(AllocationRow).where(
+                    AllocationRow.user == user,
+                    AllocationRow.server_name == server_name,
+                    AllocationRow.state != RELEASED,
+                )
+            )
+            return AllocationRecord.from_row(row) if row else None
+
+    def last_for(self, user: str, server_name: str) -> AllocationRecord | None:
+        """The most recent allocation of this server, live or released."""
+        with self._sessions() as s:
+            row = s.scalar(
+                select(AllocationRow)
+                .where(AllocationRow.user == user, AllocationRow.server_name == server_name)
+                .order_by(AllocationRow.id.desc())
+                .limit(1)
+            )
+            return AllocationRecord.from_row(row) if row else None
+
+    def overlapping(self, since: float, until: float) -> list[AllocationRecord]:
+        """Allocations that held a slice at some time in [since, until)."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(AllocationRow)
+                .where(AllocationRow.created_at < until)
+                .where((AllocationRow.released_at.is_(None)) | (AllocationRow.released_at > since))
+                .order_by(AllocationRow.id)
+            )
+            return [AllocationRecord.from_row(r) for r in rows]
+
+    def claimed_slots(self) -> list[tuple[str, int, int]]:
+        with self._sessions() as s:
+            return [(c.gpu_uuid, c.slot, c.allocation_id) for c in s.scalars(select(SlotClaimRow))]
+
+    # --- writes ----------------------------------------------------------------
+
+    def reserve(
+        self,
+        *,
+        user: str,
+        server_name: str,
+        image: str,
+        slice_name: str,
+        inventory: Inventory,
+        epoch: str,
+        engine: str = "local",
+        team: str | None = None,
+        strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    ) -> AllocationRecord | Refusal:
+        """Reserve a slice for a server, or return the allocator's refusal."""
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                with self._sessions() as s, s.begin():
+                    existing = s.scalar(
+                        select(AllocationRow).where(
+                            AllocationRow.user == user,
+                            AllocationRow.server_name == server_name,
+                            AllocationRow.state != RELEASED,
+                        )
+                    )
+                    if existing is not None:
+                        raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
+                    decision = allocate(inventory, self._holdings_in(s), slice_name, strategy)
+                    if isinstance(decision, Refusal):
+                        return decision
+                    row = self._insert(
+                        s, decision, user, server_name, image, team, epoch, engine, inventory
+                    )
+                    s.flush()
+                    self._audit(s, user, "reserve", f"{user}/{server_name}", _describe(decision))
+                    record = AllocationRecord.from_row(row)
+                return record
+            except IntegrityError:
+                # Another writer claimed a slot (or this server) first: re-read and retry.
+                continue
+            except OperationalError as e:
+                if "locked" in str(e).lower() or "deadlock" in str(e).lower():
+                    continue
+                raise
+        raise LedgerError(
+            f"could not reserve a {slice_name} slice after {MAX_ATTEMPTS} conflicting attempts"
+        )
+
+    def _holdings_in(self, s: Session) -> list[Holding]:
+        rows = s.scalars(select(AllocationRow).where(AllocationRow.state != RELEASED))
+        return [h for r in rows if (h := AllocationRecord.from_row(r).holding()) is not None]
+
+    def _insert(
+        self, s: Session, p: Placement, user, server_name, image, team, epoch, engine, inventory
+    ) -> AllocationRow:
+        row = AllocationRow(
+            user=user,
+            server_name=server_name,
+            team=team,
+            image=image,
+            slice_name=p.slice_name,
+            weight=float(slice_profile(p.slice_name).gpu_hour_weight),
+            gpu_uuid=p.gpu_uuid,
+            gpu_index=p.gpu_index,
+            node=p.node,
+            start=p.start,
+            slots=encode_slots(p.slots),
+            device_uuid=p.device_uuid,
+            simulated=int(inventory.simulated),
+            state=RESERVED,
+            epoch=epoch,
+            engine=engine,
+            created_at=self.clock(),
+        )
+        s.add(row)
+        s.flush()
+        for slot in sorted(p.slots):
+            s.add(SlotClaimRow(gpu_uuid=p.gpu_uuid, slot=slot, allocation_id=row.id))
+        s.flush()
+        return row
+
+    def activate(
+        self, allocation_id: int, *, engine_ref: str | None = None, device_uuid: str | None = None
+    ) -> AllocationRecord:
+        """reserved -> active (the engine runs the server). Idempotent."""
+        with self._sessions() as s, s.begin():
+            row = s.get(AllocationRow, allocation_id)
+            if row is None or row.state == RELEASED:
+                raise LedgerError(f"allocation {allocation_id} is not live")
+            if row.state == RESERVED:
+                row.state = ACTIVE
+                row.activated_at = self.clock()
+            if engine_ref is not None:
+                row.engine_ref = engine_ref
+            if device_uuid is not None:
+                row.device_uuid = device_uuid
+            self._audit(
+                s,
+                row.user,
+                "activate",
+                f"{row.user}/{row.server_name}",
+                f"allocation {row.id} device {row.device_uuid}",
+            )
+            return AllocationRecord.from_row(row)
+
+    def record_engine(
+        self, allocation_id: int, *, engine_ref: str | None = None, device_uuid: str | None = None
+    ) -> None:
+        """Remember what the engine said (job id, container id, pid, granted device)."""
+        values = {
+            k: v
+            for k, v in {"engine_ref": engine_ref, "device_uuid": device_uuid}.items()
+            if v is not None
+        }
+        if not values:
+            return
+        with self._sessions() as s, s.begin():
+            s.execute(
+                update(AllocationRow).where(AllocationRow.id == allocation_id).values(**values)
+            )
+
+    def release(self, allocation_id: int, reason: str, actor: str = "hub") -> bool:
+        """Give the slots back. Idempotent: False if it was already released."""
+        with self._sessions() as s, s.begin():
+            row = s.get(AllocationRow, allocation_id)
+            if row is None or row.state == RELEASED:
+                return False
+            s.execute(delete(SlotClaimRow).where(SlotClaimRow.allocation_id == allocation_id))
+            row.state = RELEASED
+            row.released_at = self.clock()
+            row.release_reason = reason[:255]
+            self._audit(
+                s,
+                actor,
+                "release",
+                f"{row.user}/{row.server_name}",
+                f"allocation {row.id}: {reason}",
+            )
+            return True
+
+    def reconcile(
+        self, epoch: str, is_running: Callable[[AllocationRecord], bool | None]
+    ) -> ReconcileReport:
+        """Bring the ledger in line with reality at hub start-up.
+
+        A reservation from an earlier hub process was a spawn that died with it: release.
+        An active allocation whose server is gone (``is_running`` says False): release.
+        Anything the probe cannot judge (None) is kept."""
+        report = ReconcileReport()
+        for record in self.live():
+            if record.state == RESERVED and record.epoch != epoch:
+                self.release(
+                    record.id, "hub restarted while the server was starting", actor="reconcile"
+                )
+                report.released.append((record.id, "pending spawn of an earlier hub"))
+            elif record.state == ACTIVE and is_running(record) is False:
+                self.release(record.id, "server was gone when the hub started", actor="reconcile")
+                report.released.append((record.id, "server gone"))
+            else:
+                report.kept.append(record.id)
+        return report
+
+    def audit(self, actor: str, action: str, subject: str, detail: str = "") -> None:
+        with self._sessions() as s, s.begin():
+            self._audit(s, actor, action, subject, detail)
+
+    def audit_log(self, limit: int = 200) -> list[dict]:
+        with self._sessions() as s:
+            rows = s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
+            return [
+                {
+                    "at": r.at,
+                    "actor": r.actor,
+                    "action": r.action,
+                    "subject": r.subject,
+                    "detail": r.detail,
+                }
+                for r in rows
+            ]
+
+    def _audit(self, s: Session, actor: str, action: str, subject: str, detail: str) -> None:
+        s.add(AuditRow(at=self.clock(), actor=actor, action=action, subject=subject, detail=detail))
+
+
+def _describe(p: Placement) -> str:
+    if p.gpu_uuid is None:
+        return f"{p.slice_name} (no GPU)"
+    return (
+        f"{p.slice_name} on GPU {p.gpu_index} slots {encode_slots(p.slots)} device {p.device_uuid}"
+    )
+
+
+def release_all(ledger: Ledger, ids: Iterable[int], reason: str) -> None:
+    for i in ids:
+        ledger.release(i, reason)

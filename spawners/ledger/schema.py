@@ -1,0 +1,83 @@
+"""The ledger's tables. The constraints are the promise: a memory slot of a GPU is
+claimed by at most one live allocation, and a server holds at most one live allocation,
+whatever number of processes write at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+RESERVED = "reserved"
+ACTIVE = "active"
+RELEASED = "released"
+STATES = (RESERVED, ACTIVE, RELEASED)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AllocationRow(Base):
+    __tablename__ = "sandbox_allocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user: Mapped[str] = mapped_column(String(255))
+    server_name: Mapped[str] = mapped_column(String(255), default="")
+    team: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    image: Mapped[str] = mapped_column(String(64))
+    slice_name: Mapped[str] = mapped_column(String(32))
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+    gpu_uuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    gpu_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    slots: Mapped[str] = mapped_column(String(32), default="")
+    device_uuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    simulated: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default=RESERVED)
+    epoch: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(32), default="local")
+    engine_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    activated_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    released_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    __table_args__ = (
+        # One live allocation per server, enforced by the database itself.
+        Index(
+            "uq_sandbox_live_server",
+            "user",
+            "server_name",
+            unique=True,
+            sqlite_where=text("state != 'released'"),
+            postgresql_where=text("state != 'released'"),
+        ),
+        Index("ix_sandbox_alloc_state", "state"),
+        Index("ix_sandbox_alloc_times", "created_at", "released_at"),
+    )
+
+
+class SlotClaimRow(Base):
+    """One row per memory slot held: the primary key makes a double-booking impossible."""
+
+    __tablename__ = "sandbox_slot_claims"
+
+    gpu_uuid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(
+        ForeignKey("sandbox_allocations.id", ondelete="CASCADE"), index=True
+    )
+
+
+class AuditRow(Base):
+    """Who got or gave back which slice, and who changed what."""
+
+    __tablename__ = "sandbox_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,222 @@
+"""SliceSpawnerMixin: gives any JupyterHub spawner a slice.
+
+start: validate user_options -> reserve in the ledger -> backend start -> activate;
+any failure on the way releases the reservation. poll/stop release the slice when the
+server is gone. The allocation id travels in get_state so a restarted hub finds it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from jupyterhub.spawner import Spawner
+from tornado import web
+from traitlets import Instance, Unicode, default
+
+from spawners.context import SliceContext
+from spawners.core.environment import slice_environment
+from spawners.core.model import Refusal
+from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
+from spawners.form import render_form
+from spawners.ledger.ledger import ServerAlreadyHolds
+from spawners.ledger.records import AllocationRecord
+
+
+class SliceSpawnerMixin(Spawner):
+    """Mix in before the engine's spawner class: ``class X(SliceSpawnerMixin, EngineSpawner)``."""
+
+    slice_context = Instance(
+        SliceContext,
+        allow_none=True,
+        config=True,
+        help="""The hub's shared slice machinery (inventory, ledger, policy, epoch).
+        hub_config/jupyterhub_config.py builds it from the site file; every slice spawner
+        of one hub must share the same one.""",
+    )
+
+    engine_name = Unicode(
+        "local",
+        help="""Name of the engine recorded with each allocation, so that reconciliation
+        asks the right engine whether a server still runs.""",
+    )
+
+    capacity_refusal_status = 409
+    """HTTP status of a refusal for lack of capacity (the request was fine; the GPUs are full)."""
+
+    allocation: AllocationRecord | None = None
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._progress_events: list[dict[str, Any]] = []
+        self._progress_done = asyncio.Event()
+
+    # --- what the user may choose ---------------------------------------------
+
+    @property
+    def _ctx(self) -> SliceContext:
+        if self.slice_context is None:
+            raise web.HTTPError(500, "This hub has no slice configuration.")
+        return self.slice_context
+
+    def slice_choices(self) -> Choices:
+        groups = frozenset(g.name for g in getattr(self.user, "groups", []) or [])
+        return self._ctx.choices_for(self.user.name, groups)
+
+    def _default_options_form(self, spawner: Spawner) -> str:
+        ctx = self._ctx
+        return render_form(
+            self.slice_choices(), ctx.free_now(), ctx.image_descriptions, ctx.site_name
+        )
+
+    @default("options_form")
+    def _options_form_default(self):
+        return self._default_options_form
+
+    def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, str]:
+        return options_from_form(formdata)
+
+    # --- start / stop ----------------------------------------------------------
+
+    async def start(self) -> Any:
+        self._progress_events = []
+        self._progress_done = asyncio.Event()
+        try:
+            return await self._start_with_slice()
+        finally:
+            self._progress_done.set()
+
+    async def _start_with_slice(self) -> Any:
+        ctx = self._ctx
+        try:
+            request = parse_user_options(self.user_options, self.slice_choices())
+        except OptionsError as e:
+            self._restore_previous_options()
+            raise web.HTTPError(e.status, e.message) from None
+        record = self._reserve(ctx, request.image, request.slice_name)
+        self.allocation = record
+        where = "no GPU" if record.gpu_index is None else f"GPU {record.gpu_index}"
+        self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
+        try:
+            self._emit(30, f"starting server with image {record.image} ...")
+            result = await super().start()
+            ref = self.engine_reference()
+            self.allocation = ctx.ledger.activate(record.id, engine_ref=ref)
+            self._emit(60, f"server process started; {record.slice_name} slice held")
+            return result
+        except BaseException:
+            await self._release("failed to start")
+            raise
+
+    def _reserve(self, ctx: SliceContext, image: str, slice_name: str) -> AllocationRecord:
+        kwargs = dict(
+            user=self.user.name,
+            server_name=self.name,
+            image=image,
+            slice_name=slice_name,
+            inventory=ctx.inventory,
+            epoch=ctx.epoch,
+            engine=self.engine_name,
+            strategy=ctx.strategy,
+            team=self.slice_team(),
+        )
+        try:
+            decision = ctx.ledger.reserve(**kwargs)
+        except ServerAlreadyHolds as stale:
+            # JupyterHub only starts a server it knows is stopped, so a live allocation
+            # for it is left over from a crash: give it back, then reserve again.
+            ctx.ledger.release(stale.record.id, "superseded by a new start of the same server")
+            decision = ctx.ledger.reserve(**kwargs)
+        if isinstance(decision, Refusal):
+            raise web.HTTPError(self.capacity_refusal_status, decision.message)
+        return decision
+
+    def slice_team(self) -> str | None:
+        """The team charged for this server (the team policy sets it)."""
+        return None
+
+    def engine_reference(self) -> str | None:
+        """What identifies the running server to its engine (pid, job id, container)."""
+        return None
+
+    def _restore_previous_options(self) -> None:
+        # JupyterHub saved the refused options as this server's future defaults before
+        # calling start; put back the last ones that worked so a refusal changes nothing.
+        last = self._ctx.ledger.last_for(self.user.name, self.name)
+        previous = {"image": last.image, "slice": last.slice_name} if last else {}
+        self.user_options = previous
+        if self.orm_spawner is not None:
+            self.orm_spawner.user_options = previous
+            if self.db is not None:
+                self.db.commit()
+
+    async def stop(self, now: bool = False) -> None:
+        try:
+            await super().stop(now=now)
+        finally:
+            await self._release("server stopped")
+
+    async def poll(self) -> int | None:
+        status = await super().poll()
+        if status is not None and self.allocation is not None:
+            await self._release("server exited")
+        return status
+
+    async def _release(self, reason: str) -> None:
+        record = self.allocation
+        if record is None:
+            return
+        self._ctx.ledger.release(record.id, reason)
+        self.allocation = None
+
+    # --- environment and state -------------------------------------------------
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        if self.allocation is not None:
+            env.update(self.slice_env(self.allocation))
+        return env
+
+    def slice_env(self, record: AllocationRecord) -> dict[str, str]:
+        return slice_environment(
+            slice_name=record.slice_name,
+            image=record.image,
+            device_uuid=record.device_uuid,
+            gpu_uuid=record.gpu_uuid,
+            gpu_index=record.gpu_index,
+            simulated=record.simulated,
+            allocation_id=record.id,
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.allocation is not None:
+            state["sandbox_allocation_id"] = self.allocation.id
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        allocation_id = state.get("sandbox_allocation_id")
+        if isinstance(allocation_id, int) and self.slice_context is not None:
+            record = self._ctx.ledger.get(allocation_id)
+            self.allocation = record if record is not None and record.state != "released" else None
+
+    # clear_state is deliberately not overridden: JupyterHub calls it from poll() before
+    # stop(), and stop() still needs to know which allocation to release.
+
+    # --- progress --------------------------------------------------------------
+
+    def _emit(self, progress: int, message: str) -> None:
+        self.log.info("%s: %s", self._log_name, message)
+        self._progress_events.append({"progress": progress, "message": message})
+
+    async def progress(self):
+        sent = 0
+        while True:
+            while sent < len(self._progress_events):
+                yield self._progress_events[sent]
+                sent += 1
+            if self._progress_done.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress_done.wait(), timeout=0.5)
