@@ -19,11 +19,13 @@ test: system-packages setup
 ## setup: the virtual environment (system Python, so real unix users can run it) and the proxy
 setup: $(VENV)/.installed node_modules/.bin/configurable-http-proxy
 
-$(VENV)/.installed: $(REQUIREMENTS) pyproject.toml
+$(VENV)/.installed: $(REQUIREMENTS) pyproject.toml $(wildcard extensions/jupyter-config/*/*.json)
 	test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(addprefix -r ,$(REQUIREMENTS))
 	$(PY) -m pip install -q --no-deps -e .
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	cp extensions/jupyter-config/jupyter_server_config.d/*.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 	touch $@
 
 node_modules/.bin/configurable-http-proxy: package.json

@@ -12,7 +12,11 @@ from typing import Any
 from hub_config.ports import hub_ports
 from hub_config.secrets import login_credentials, token_file
 from hub_config.site import Site
-from spawners.backends.local import LocalSliceSpawner, local_server_running
+from spawners.backends.local import (
+    LocalSliceSpawner,
+    local_server_running,
+    stop_abandoned_local_server,
+)
 from spawners.context import SliceContext, site_wide_choices
 from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
@@ -23,6 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 RUNNING_PROBES = {"local": local_server_running}
 """Per engine: does the server of an allocation still run? (reconciliation at start-up)"""
+ABANDON = {"local": stop_abandoned_local_server}
+"""Per engine: stop what a spawn started before its hub died mid-start."""
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -62,7 +68,12 @@ def reconcile(ctx: SliceContext, log: Any = None) -> None:
         probe = RUNNING_PROBES.get(record.engine)
         return probe(record) if probe else None
 
-    report = ctx.ledger.reconcile(ctx.epoch, is_running)
+    def abandon(record):
+        stop = ABANDON.get(record.engine)
+        if stop:
+            stop(record)
+
+    report = ctx.ledger.reconcile(ctx.epoch, is_running, abandon)
     if log is not None and report.released:
         for allocation_id, why in report.released:
             log(f"reconcile: released allocation {allocation_id} ({why})")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from jupyterhub.spawner import Spawner
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Instance, Unicode, default
 
 from spawners.context import SliceContext
@@ -100,9 +102,13 @@ class SliceSpawnerMixin(Spawner):
         try:
             self._emit(30, f"starting server with image {record.image} ...")
             result = await super().start()
-            ref = self.engine_reference()
-            self.allocation = ctx.ledger.activate(record.id, engine_ref=ref)
-            self._emit(60, f"server process started; {record.slice_name} slice held")
+            # Remember the engine's handle at once: if the hub dies now, reconciliation
+            # can find (and stop) a server whose start never completed.
+            ctx.ledger.record_engine(record.id, engine_ref=self.engine_reference())
+            self._emit(50, "waiting for the server to answer ...")
+            await self._wait_until_answering(result)
+            self.allocation = ctx.ledger.activate(record.id)
+            self._emit(90, f"server is up on its {record.slice_name} slice")
             return result
         except BaseException:
             await self._release("failed to start")
@@ -130,6 +136,34 @@ class SliceSpawnerMixin(Spawner):
         if isinstance(decision, Refusal):
             raise web.HTTPError(self.capacity_refusal_status, decision.message)
         return decision
+
+    async def _wait_until_answering(self, started: Any) -> None:
+        """Wait until the server answers HTTP, failing fast if its process exits.
+
+        JupyterHub would otherwise wait out http_timeout for a server that crashed."""
+        if isinstance(started, tuple):
+            ip, port = started
+            url = f"http://{ip}:{port}"
+        else:
+            url = str(started).rstrip("/")
+        url += self.server.base_url if self.server is not None else "/"
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + self.http_timeout
+        while time.monotonic() < deadline:
+            status = await super().poll()
+            if status is not None:
+                raise web.HTTPError(
+                    500, f"The server exited while starting (exit status {status})."
+                )
+            try:
+                await client.fetch(
+                    url, raise_error=False, request_timeout=2, follow_redirects=False
+                )
+                return
+            except (OSError, HTTPClientError):
+                pass
+            await asyncio.sleep(0.2)
+        raise web.HTTPError(500, f"The server did not answer within {self.http_timeout} seconds.")
 
     def slice_team(self) -> str | None:
         """The team charged for this server (the team policy sets it)."""

@@ -6,7 +6,9 @@ users: LocalProcessSpawner's setuid path, one account per hub user."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -78,7 +80,10 @@ def local_server_running(record: AllocationRecord) -> bool | None:
     ref = record.engine_ref or ""
     if not ref.startswith("pid:"):
         return None if record.state == "reserved" else False
-    pid = int(ref[4:])
+    return _is_allocation_process(int(ref[4:]), record.id)
+
+
+def _is_allocation_process(pid: int, allocation_id: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -86,7 +91,22 @@ def local_server_running(record: AllocationRecord) -> bool | None:
     except PermissionError:
         pass
     try:
+        # A zombie still answers kill(0) but runs nothing.
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
+    except (OSError, IndexError):
         return True
-    return f"SANDBOX_ALLOCATION_ID={record.id}".encode() in environ
+    return f"SANDBOX_ALLOCATION_ID={allocation_id}".encode() in environ
+
+
+def stop_abandoned_local_server(record: AllocationRecord) -> None:
+    """Stop the process of a spawn that the hub abandoned when it died mid-start."""
+    ref = record.engine_ref or ""
+    if not ref.startswith("pid:"):
+        return
+    pid = int(ref[4:])
+    if not _is_allocation_process(pid, record.id):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(os.getpgid(pid), signal.SIGKILL)

@@ -278,16 +278,21 @@ class Ledger:
             return True
 
     def reconcile(
-        self, epoch: str, is_running: Callable[[AllocationRecord], bool | None]
+        self,
+        epoch: str,
+        is_running: Callable[[AllocationRecord], bool | None],
+        abandon: Callable[[AllocationRecord], None] = lambda _record: None,
     ) -> ReconcileReport:
         """Bring the ledger in line with reality at hub start-up.
 
         A reservation from an earlier hub process was a spawn that died with it: release.
         An active allocation whose server is gone (``is_running`` says False): release.
-        Anything the probe cannot judge (None) is kept."""
+        Anything the probe cannot judge (None) is kept. ``abandon`` is called before a
+        dead spawn's reservation is released, to stop what its engine may have started."""
         report = ReconcileReport()
         for record in self.live():
             if record.state == RESERVED and record.epoch != epoch:
+                abandon(record)
                 self.release(
                     record.id, "hub restarted while the server was starting", actor="reconcile"
                 )
