@@ -57,7 +57,9 @@ def parse_user_options(raw: object, choices: Choices) -> SliceRequest:
         raw = {}
     if not isinstance(raw, Mapping):
         raise OptionsError("user_options must be a JSON object with 'image' and 'slice'.")
-    unknown = sorted(k for k in raw if k not in OPTION_KEYS)
+    unknown = sorted(
+        (k for k in raw if k not in OPTION_KEYS), key=lambda k: (not isinstance(k, str), str(k))
+    )
     if unknown:
         names = ", ".join(
             shown(k) if isinstance(k, str) else "a non-string key" for k in unknown[:3]
