@@ -15,7 +15,6 @@ from spawners.inventory.simulated import simulated_inventory
 from .report import median, percentile
 from .trace import MIX
 
-
 REPEAT = 3
 
 

@@ -9,7 +9,7 @@ GPUs are identical, so a state lists them sorted (symmetry)."""
 from __future__ import annotations
 
 from bisect import bisect_left
-from functools import lru_cache
+from functools import cache
 
 from spawners.core.placement import fits
 from spawners.core.profiles import slice_profile
@@ -35,7 +35,7 @@ def optimum(trace: tuple[Request, ...], gpus: int, must_accept: bool = False) ->
         # Forget what has left by request i's arrival, so equal futures share one key.
         return tuple(sorted(tuple(r for r in g if r[0] > i) for g in state))
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(i: int, state: tuple[Running, ...]) -> float:
         if i == len(trace):
             return 0.0
