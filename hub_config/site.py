@@ -146,6 +146,10 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
                     )
                 mask |= ((1 << profile.memory_slots) - 1) << inst["start"]
                 compute += profile.compute
+    if doc["gpus"]["nvml_create_instances"] and doc["gpus"]["mig_strategy"] != "dynamic":
+        raise SiteError(
+            f"site file {source}: gpus.nvml_create_instances needs gpus.mig_strategy: dynamic"
+        )
     images = doc["images"]
     if doc["defaults"]["image"] not in images:
         raise SiteError(

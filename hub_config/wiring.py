@@ -53,7 +53,19 @@ def build_context(site: Site, data: Path, inventory: Inventory | None = None) ->
         default_image=site["defaults"]["image"],
         default_slice=site["defaults"]["slice"],
     )
+    instances = None
+    if (
+        site["gpus"]["nvml_create_instances"]
+        and not inventory.simulated
+        and inventory.source == "nvml"
+    ):
+        import pynvml
+
+        from spawners.inventory.nvml_instances import NvmlInstanceManager
+
+        instances = NvmlInstanceManager(pynvml)
     return SliceContext(
+        instances=instances,
         inventory=inventory,
         ledger=ledger,
         choices_for=choices,

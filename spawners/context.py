@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from spawners.core.allocator import PlacementStrategy, free_counts, offered_slices
 from spawners.core.model import Inventory
@@ -25,6 +26,9 @@ class SliceContext:
     site_name: str = "AI Sandbox Hub"
     image_descriptions: dict[str, str] = field(default_factory=dict)
     epoch: str = field(default_factory=lambda: uuid.uuid4().hex)
+    instances: Any = None
+    """An NvmlInstanceManager when the hub creates MIG instances itself (dynamic
+    strategy on real GPUs); None when the instances exist already or are simulated."""
 
     def __deepcopy__(self, memo: dict) -> SliceContext:
         # traitlets deep-copies config values; the hub's machinery must stay one object.

@@ -100,6 +100,7 @@ class SliceSpawnerMixin(Spawner):
         where = "no GPU" if record.gpu_index is None else f"GPU {record.gpu_index}"
         self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
         try:
+            record = await self._materialise(ctx, record)
             self._emit(30, f"starting server with image {record.image} ...")
             result = await super().start()
             # Remember the engine's handle at once: if the hub dies now, reconciliation
@@ -165,6 +166,31 @@ class SliceSpawnerMixin(Spawner):
             await asyncio.sleep(0.2)
         raise web.HTTPError(500, f"The server did not answer within {self.http_timeout} seconds.")
 
+    async def _materialise(self, ctx: SliceContext, record: AllocationRecord) -> AllocationRecord:
+        """Create the MIG instance when the hub owns instance creation (dynamic, real GPUs)."""
+        if (
+            ctx.instances is None
+            or record.device_uuid
+            or record.start is None
+            or record.gpu_index is None
+        ):
+            return record
+        self._emit(20, f"creating a {record.slice_name} MIG instance at slot {record.start} ...")
+        loop = asyncio.get_running_loop()
+        try:
+            device = await loop.run_in_executor(
+                None, ctx.instances.create, record.gpu_index, record.slice_name, record.start
+            )
+        except Exception as e:
+            self.log.error("MIG instance creation failed: %s", e)
+            raise web.HTTPError(
+                500, "The GPU slice could not be created; try again or pick another slice."
+            ) from None
+        ctx.ledger.record_engine(record.id, device_uuid=device)
+        record = ctx.ledger.get(record.id) or record
+        self.allocation = record
+        return record
+
     def slice_team(self) -> str | None:
         """The team charged for this server (the team policy sets it)."""
         return None
@@ -200,7 +226,17 @@ class SliceSpawnerMixin(Spawner):
         record = self.allocation
         if record is None:
             return
-        self._ctx.ledger.release(record.id, reason)
+        ctx = self._ctx
+        if ctx.instances is not None and record.start is not None and record.gpu_index is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, ctx.instances.destroy, record.gpu_index, record.slice_name, record.start
+                )
+            except Exception as e:
+                # Keep the slots claimed: an instance we could not destroy is not free.
+                self.log.error("could not destroy MIG instance of allocation %s: %s", record.id, e)
+                return
+        ctx.ledger.release(record.id, reason)
         self.allocation = None
 
     # --- environment and state -------------------------------------------------

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from spawners.core.model import Inventory
+from spawners.core.model import Inventory, MigStrategy
 from spawners.inventory.declared import declared_inventory
 from spawners.inventory.nvml import inventory_from_snapshot, probe_nvml
 from spawners.inventory.simulated import simulated_inventory
@@ -25,7 +26,12 @@ def inventory_for_site(
         return simulated_inventory(gpus["simulated_count"])
     snapshot = probe()
     if snapshot:
-        return inventory_from_snapshot(snapshot)
+        inventory = inventory_from_snapshot(snapshot)
+        if gpus.get("nvml_create_instances"):
+            # The hub owns instance creation: MIG GPUs start empty, the allocator places.
+            bare = tuple(replace(g, instances=()) for g in inventory.gpus)
+            return replace(inventory, gpus=bare, strategy=MigStrategy.DYNAMIC)
+        return inventory
     if source == "nvml":
         raise InventoryError("gpus.source is nvml but NVML found no GPU on this machine")
     return simulated_inventory(gpus["simulated_count"])
