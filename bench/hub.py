@@ -1,0 +1,141 @@
+"""A real JupyterHub (with its real proxy) started for a benchmark, and a tiny REST
+client. Every wait is bounded by a deadline, and stop() always leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = REPO / ".venv" / "bin"
+POLL_S = 0.02
+"""Poll interval while waiting for the hub's answer to change (not a fixed sleep)."""
+
+
+class HubError(RuntimeError):
+    pass
+
+
+def free_port_block(size: int, start: int = 20000, stop: int = 60000) -> int:
+    """A port P with P..P+size-1 all free now (our hub's internal ports follow P)."""
+    for port in range(start + os.getpid() % 997 * 20, stop, size + 1):
+        if all(_port_free(port + i) for i in range(size)):
+            return port
+    raise HubError("no free block of ports")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Hub:
+    """``jupyterhub -f config`` in its own process group; the API through the proxy."""
+
+    def __init__(
+        self, name: str, config: Path, port: int, token: str, env: Mapping[str, str], data: Path
+    ):
+        self.name, self.config, self.port, self.token, self.data = name, config, port, token, data
+        self.hub_api_port = port + 2
+        self.marker = f"BENCH_HUB_RUN={uuid.uuid4().hex}"
+        key, value = self.marker.split("=")
+        path = os.pathsep.join(
+            [str(REPO / "node_modules" / ".bin"), str(VENV_BIN), os.environ.get("PATH", "")]
+        )
+        self.env = {**os.environ, "PATH": path, **env, key: value}
+        self.log_path = data / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hub/api"
+
+    def start(self, timeout: float = 120.0) -> None:
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(VENV_BIN / "jupyterhub"), "-f", str(self.config)],
+                cwd=self.data,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HubError(
+                    f"{self.name} hub exited ({self.proc.returncode}); see {self.log_path}"
+                )
+            with contextlib.suppress(OSError, HubError):
+                if self.request("GET", "/")[0] == 200:
+                    return
+            time.sleep(POLL_S)
+        raise HubError(f"{self.name} hub did not answer within {timeout:.0f}s; see {self.log_path}")
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", f"token {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            with contextlib.suppress(ValueError):
+                return e.code, json.loads(raw) if raw else None
+            return e.code, raw.decode(errors="replace")
+        except urllib.error.URLError as e:
+            raise HubError(str(e)) from e
+
+    def stop(self, timeout: float = 30.0) -> list[int]:
+        """SIGTERM the hub (it stops its servers and proxy), then make sure: anything
+        still alive that this hub started is killed by pid. Returns those pids."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        left = self._leftovers()
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return left
+
+    def _leftovers(self) -> list[int]:
+        # The proxy and services inherit the hub's environment (our marker); single-user
+        # servers get a clean one that names this hub's API port.
+        api = f"JUPYTERHUB_API_URL=http://127.0.0.1:{self.hub_api_port}/hub/api".encode()
+        marker = self.marker.encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in environ or api in environ:
+                pids.append(int(entry.name))
+        return pids

@@ -1,0 +1,151 @@
+"""Spawn overhead: POST-to-ready of our local backend (LocalSliceSpawner, configured by
+hub_config/jupyterhub_config.py) vs stock SimpleLocalProcessSpawner, on the same
+JupyterHub build and proxy, the two hubs running side by side and spawns interleaved."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .hub import POLL_S, REPO, Hub, HubError, free_port_block
+from .report import median, table
+
+SPAWNS = 20
+USER = "bench-user"
+TARGET_RATIO = 1.05
+OURS = "ours (LocalSliceSpawner)"
+STOCK = "stock (SimpleLocalProcessSpawner)"
+OPTIONS = {"image": "base", "slice": "1g.10gb"}
+
+
+def _ours(tmp: Path) -> Hub:
+    data = tmp / "ours"
+    data.mkdir()
+    port = free_port_block(4)
+    token = secrets.token_hex(32)
+    env = {"SANDBOX_PORT": str(port), "SANDBOX_DATA": str(data), "SANDBOX_ADMIN_TOKEN": token}
+    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
+
+
+def _stock(tmp: Path, avoid: int) -> Hub:
+    data = tmp / "stock"
+    data.mkdir()
+    port = free_port_block(3, start=avoid + 10)
+    token = secrets.token_hex(32)
+    env = {
+        "BENCH_PORT": str(port),
+        "BENCH_DATA": str(data),
+        "BENCH_TOKEN": token,
+        "BENCH_PROXY_TOKEN": secrets.token_hex(32),
+    }
+    return Hub(
+        "stock", Path(__file__).with_name("stock_jupyterhub_config.py"), port, token, env, data
+    )
+
+
+def _wait(hub: Hub, done, what: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, body = hub.request("GET", f"/users/{USER}")
+        if status != 200:
+            raise HubError(f"{hub.name}: GET user -> {status} {body}")
+        if done(body):
+            return body
+        time.sleep(POLL_S)
+    raise HubError(f"{hub.name}: {what} not reached within {timeout:.0f}s; see {hub.log_path}")
+
+
+def _ready(body: dict) -> bool:
+    server = body.get("servers", {}).get("")
+    return bool(server and server.get("ready"))
+
+
+def _gone(body: dict) -> bool:
+    return "" not in body.get("servers", {})
+
+
+def spawn_once(hub: Hub, body: dict | None) -> tuple[float, float]:
+    """Seconds from POST to ready, and from DELETE to gone."""
+    t0 = time.perf_counter()
+    status, answer = hub.request("POST", f"/users/{USER}/server", body)
+    if status not in (201, 202):
+        raise HubError(f"{hub.name}: spawn -> {status} {answer}")
+    _wait(hub, _ready, "ready", 90)
+    spawned = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    status, answer = hub.request("DELETE", f"/users/{USER}/server")
+    if status not in (202, 204):
+        raise HubError(f"{hub.name}: stop -> {status} {answer}")
+    _wait(hub, _gone, "stopped", 60)
+    return spawned, time.perf_counter() - t1
+
+
+def run(spawns: int = SPAWNS) -> dict[str, Any]:
+    arms: dict[str, tuple[Hub, dict | None]] = {}
+    samples: dict[str, list[float]] = {OURS: [], STOCK: []}
+    stops: dict[str, list[float]] = {OURS: [], STOCK: []}
+    leftovers: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-spawn-") as tmp:
+        ours = _ours(Path(tmp))
+        stock = _stock(Path(tmp), ours.port + 4)
+        arms = {OURS: (ours, OPTIONS), STOCK: (stock, None)}
+        try:
+            for hub, _ in arms.values():
+                hub.start()
+                status, answer = hub.request("POST", f"/users/{USER}")
+                if status not in (201, 409):
+                    raise HubError(f"{hub.name}: create user -> {status} {answer}")
+            for hub, body in arms.values():  # warm-up: first-import and first-home costs
+                spawn_once(hub, body)
+            for i in range(spawns):
+                order = list(arms) if i % 2 == 0 else list(reversed(arms))
+                for name in order:
+                    spawned, stopped = spawn_once(*arms[name])
+                    samples[name].append(spawned)
+                    stops[name].append(stopped)
+        finally:
+            for name, (hub, _) in arms.items():
+                with contextlib.suppress(Exception):
+                    hub.request("DELETE", f"/users/{USER}/server")
+                leftovers[name] = hub.stop()
+    ratio = median(samples[OURS]) / median(samples[STOCK])
+    return {
+        "spawns": spawns,
+        "options": OPTIONS,
+        "arms": {
+            name: {
+                "median_s": median(samples[name]),
+                "min_s": min(samples[name]),
+                "max_s": max(samples[name]),
+                "median_stop_s": median(stops[name]),
+                "samples_s": samples[name],
+                "leftover_pids_killed": leftovers.get(name, []),
+            }
+            for name in samples
+        },
+        "ratio_median_ours_vs_stock": ratio,
+        "target": f"<= {TARGET_RATIO}",
+        "target_met": ratio <= TARGET_RATIO,
+    }
+
+
+def render(results: dict[str, Any]) -> str:
+    arms = results["arms"]
+    rows = [
+        [name, a["median_s"], a["min_s"], a["max_s"], a["median_stop_s"]]
+        for name, a in arms.items()
+    ]
+    out = table(
+        f"Spawn POST-to-ready, {results['spawns']} interleaved spawns per arm (seconds)",
+        ["arm", "median", "min", "max", "stop median"],
+        rows,
+    )
+    ratio = results["ratio_median_ours_vs_stock"]
+    verdict = "MET" if results["target_met"] else "NOT MET"
+    return (
+        f"{out}\n\nratio ours/stock (medians): {ratio:.3f}  target {results['target']}: {verdict}"
+    )
