@@ -287,12 +287,20 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     """SQLAlchemy URL of a database on a private PostgreSQL server for this session."""
+    reason = None
     try:
         import psycopg  # noqa: F401
+
+        bin_dir, account = find_bin_dir(), _server_account()
     except ImportError:
-        unavailable("the psycopg (3) driver is not installed in this environment")
-    try:
-        with PostgresServer.running() as server:
-            yield server.url()
+        reason = "the psycopg (3) driver is not installed in this environment"
     except PostgresUnavailable as e:
-        unavailable(str(e))
+        reason = str(e)
+    if reason is not None:
+        unavailable(reason)
+    server = PostgresServer(bin_dir, account)
+    try:
+        server.start()
+        yield server.url()
+    finally:
+        server.stop()
