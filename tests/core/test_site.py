@@ -28,7 +28,8 @@ def defaults_on_disk() -> dict:
 def test_embedded_site_loads_with_the_documented_defaults() -> None:
     site = load_site(env={})
     assert site.path == EMBEDDED_SITE
-    assert site["site"]["name"] == "AI Sandbox Hub (embedded default)"
+    embedded = yaml.safe_load(EMBEDDED_SITE.read_text(encoding="utf-8"))
+    assert site["site"]["name"] == embedded["site"]["name"]
     assert site["hub"]["port"] == 8000
     assert site["gpus"]["simulated_count"] == 1
     assert site["gpus"]["mig_strategy"] == "dynamic"
