@@ -72,7 +72,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
 
 def _int_knob(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     raw = env[name].strip()
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise SiteError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 

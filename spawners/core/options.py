@@ -19,7 +19,7 @@ _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 class OptionsError(ValueError):
     """A user_options value that cannot be accepted. ``status`` is the HTTP status
-    (400: malformed or unknown; 403: known but not allowed for this user)."""
+    (400 for anything malformed, unknown or not allowed for this user)."""
 
     def __init__(self, message: str, status: int = 400, code: str = "invalid-options") -> None:
         super().__init__(message)

@@ -190,14 +190,6 @@ def test_a_missing_site_file(tmp_path: Path) -> None:
 
 # --- environment knobs ----------------------------------------------------------------
 
-# Known bug, reported: hub_config/site.py _int_knob checks str.isdigit(), which accepts
-# superscript digits that int() then rejects, so a plain ValueError escapes instead of a
-# SiteError naming the knob. Fix: ``raw.isascii() and raw.isdigit()`` (or isdecimal()).
-# strict: once fixed, these pass and the marker must go.
-ISDIGIT_BUG = pytest.mark.xfail(
-    raises=ValueError, strict=True, reason="site._int_knob trusts str.isdigit() (reported)"
-)
-
 
 def test_sandbox_port_overrides_the_site_file(tmp_path: Path) -> None:
     path = write(tmp_path, "hub: {port: 9100}\n")
@@ -223,11 +215,11 @@ def test_sandbox_simulated_gpus_overrides_the_site_file(tmp_path: Path) -> None:
         ("SANDBOX_PORT", ""),
         ("SANDBOX_PORT", "8000\n9000"),
         # Unicode digits that str.isdigit() accepts but int() does not.
-        pytest.param("SANDBOX_PORT", "\u00b2", marks=ISDIGIT_BUG),
+        ("SANDBOX_PORT", "\u00b2"),
         ("SANDBOX_SIMULATED_GPUS", "many"),
         ("SANDBOX_SIMULATED_GPUS", "-2"),
         ("SANDBOX_SIMULATED_GPUS", "4097"),
-        pytest.param("SANDBOX_SIMULATED_GPUS", "\u00b9", marks=ISDIGIT_BUG),
+        ("SANDBOX_SIMULATED_GPUS", "\u00b9"),
     ],
 )
 def test_bad_knobs_are_refused_with_their_name(knob: str, value: str) -> None:
