@@ -147,7 +147,10 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         }
     ]
     c.JupyterHub.load_roles = [
-        {"name": "slices-service", "scopes": ["read:users", "list:users"], "services": ["slices"]}
+        {"name": "slices-service", "scopes": ["read:users", "list:users"], "services": ["slices"]},
+        # Every logged-in user may see the inventory (the service itself keeps
+        # allocations to admins).
+        {"name": "user", "scopes": ["self", "access:services!service=slices"]},
     ]
     admin_token = env.get("SANDBOX_ADMIN_TOKEN", "").strip()
     if admin_token:

@@ -75,3 +75,25 @@ def test_login_page_and_spawn_form_with_free_counts(make_hub) -> None:
         assert f'value="{image}"' in form.text
     assert 'data-slice="1g.10gb">(7 free)' in form.text
     assert 'data-slice="7g.80gb">(1 free)' in form.text
+
+
+def test_slices_service_permissions(make_hub) -> None:
+    hub: Hub = make_hub()
+    hub.ensure_user("dave")
+    # What a logged-in user's browser holds for the service: access to it, nothing more.
+    token = hub.user_token("dave", scopes=["access:services!service=slices"])
+    headers = {"Authorization": f"token {token}"}
+    inventory = hub.get("/services/slices/api/inventory", api=False, headers=headers)
+    assert inventory.status_code == 200
+    body = inventory.json()
+    assert body["simulated"] is True
+    [gpu] = body["gpus"]
+    assert len(gpu["slots"]) == 8 and gpu["free"]["3g.40gb"] == 2
+    denied = hub.get("/services/slices/api/allocations", api=False, headers=headers)
+    assert denied.status_code == 403
+    assert "Traceback" not in denied.text
+    anonymous = requests.get(
+        f"{hub.url}/services/slices/api/allocations", timeout=30, allow_redirects=False
+    )
+    assert anonymous.status_code in (302, 403)
+    assert hub.get("/services/slices/api/allocations", api=False).status_code == 200

@@ -202,8 +202,11 @@ class Hub:
         r.raise_for_status()
         return r.json()
 
-    def user_token(self, name: str) -> str:
-        r = self.post(f"/users/{name}/tokens", json={"note": "test"})
+    def user_token(self, name: str, scopes: list[str] | None = None) -> str:
+        body: dict = {"note": "test"}
+        if scopes is not None:
+            body["scopes"] = scopes
+        r = self.post(f"/users/{name}/tokens", json=body)
         r.raise_for_status()
         return r.json()["token"]
 
