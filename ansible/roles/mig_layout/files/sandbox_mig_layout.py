@@ -83,12 +83,13 @@ def gpu_diff(gpu: dict) -> list[str]:
         return [f"GPU {index}: MIG mode {current}, want Disabled"] if current == "Enabled" else []
     if current != "Enabled":
         return [f"GPU {index}: MIG mode {current} (pending {pending}), want Enabled"]
-    have = sorted((i["profile_id"], i["start"]) for i in gpu_instances(index))
+    instances = gpu_instances(index)
+    have = sorted((i["profile_id"], i["start"]) for i in instances)
     want = sorted((i["profile_id"], i["start"]) for i in gpu["instances"])
     diff = []
     if have != want:
         diff.append(f"GPU {index}: GPU instances (profile id, start) {have}, want {want}")
-    gis = {i["gi"] for i in gpu_instances(index)}
+    gis = {i["gi"] for i in instances}
     with_ci = {c["gi"] for c in compute_instances(index)}
     if gis - with_ci:
         diff.append(f"GPU {index}: GPU instances {sorted(gis - with_ci)} have no compute instance")

@@ -25,7 +25,9 @@ def slurm_node_gres(site: dict[str, Any], node: str, types: dict[str, str]) -> s
         if gpu.get("mode") == "mps":
             mps += 100
             continue
-        slices = [i["profile"] for i in gpu.get("layout") or []] if gpu.get("mode") == "mig" else ["gpu"]
+        slices = (
+            [i["profile"] for i in gpu.get("layout") or []] if gpu.get("mode") == "mig" else ["gpu"]
+        )
         for name in slices:
             if name not in types:
                 raise AnsibleFilterError(f"slurm_gres_types has no Slurm type for {name!r}")
