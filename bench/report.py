@@ -35,7 +35,14 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> s
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     line = "  ".join("-" * w for w in widths)
     out = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), line]
-    out += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    # Numbers right-aligned, labels left-aligned.
+    out += [
+        "  ".join(
+            c.rjust(w) if isinstance(v, int | float) else c.ljust(w)
+            for c, v, w in zip(r, row, widths, strict=True)
+        )
+        for r, row in zip(cells, rows, strict=True)
+    ]
     return "\n".join(out)
 
 
