@@ -46,8 +46,10 @@ def ansible_tool(name: str) -> str:
 
 def ansible_env(tmp: Path) -> dict[str, str]:
     """Offline Ansible: collections only from the pinned `ansible` package in the venv."""
-    import ansible_collections  # the `ansible` PyPI package
-
+    try:
+        import ansible_collections  # the `ansible` PyPI package
+    except ImportError:
+        require("ansible_collections", "pip install -r requirements/ansible.txt")
     collections = Path(next(iter(ansible_collections.__path__))).parent
     env = dict(os.environ)
     env.update(
