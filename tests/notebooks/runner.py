@@ -1,0 +1,56 @@
+"""Execute one notebook headless the way papermill does: a cell with the overrides is
+inserted after the cell tagged ``parameters``, then nbclient runs everything in a fresh
+kernel whose working directory is the notebook's folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def parameters_index(nb: nbformat.NotebookNode) -> int:
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    if len(tagged) != 1:
+        raise AssertionError(f"expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]
+
+
+def execute(
+    path: Path, params: dict[str, object], *, cell_timeout: int = 90
+) -> tuple[nbformat.NotebookNode, float]:
+    nb = nbformat.read(path, as_version=4)
+    injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in params.items()))
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(parameters_index(nb) + 1, injected)
+    client = NotebookClient(
+        nb,
+        timeout=cell_timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    start = time.monotonic()
+    client.execute()
+    return nb, time.monotonic() - start
+
+
+def text_output(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                parts.append(output.get("text", ""))
+            elif "text/plain" in output.get("data", {}):
+                parts.append(output["data"]["text/plain"])
+    return "\n".join(parts)
+
+
+def save_timing(file: Path, name: str, seconds: float) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(file.read_text()) if file.is_file() else {}
+    data[name] = {"seconds": round(seconds, 1), "cpus": os.cpu_count()}
+    file.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
