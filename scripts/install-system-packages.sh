@@ -8,6 +8,7 @@ packages=(
   docker.io debootstrap  # the container engine, images built without a registry
   chromium chromium-driver fonts-nanum  # browser tests (Korean UI text too)
   espeak-ng sox     # speech tutorial: synthesised data sets
+  nginx systemd     # Ansible: the TLS proxy in front of the hub, systemd-analyze verify
 )
 missing=()
 for p in "${packages[@]}"; do
