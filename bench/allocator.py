@@ -34,17 +34,19 @@ TARGET_VS_OPTIMUM = 0.98
 def run(quick: bool = False) -> dict[str, Any]:
     scale = 4 if quick else 1
     t0 = time.monotonic()
-    results: dict[str, Any] = {"decision": [], "packing": [], "small": []}
+    results: dict[str, Any] = {"decision": [], "packing": [], "small": [], "seconds": {}}
     for gpus, calls in DECISION_SIZES:
         fleet = occupied_fleet(gpus, seed=gpus)
         timing = time_decisions(fleet, max(20, calls // scale), seed=gpus)
         results["decision"].append({"gpus": gpus, "occupancy": fleet.occupancy, **timing})
+    results["seconds"]["decision"] = time.monotonic() - t0
     for load in LOADS:
         runs = [
             packing_run(seed, PACKING["gpus"], PACKING["requests"] // scale, load, seed == 0)
             for seed in range(max(2, PACKING["seeds"] // scale))
         ]
         results["packing"].append({"load": load, **PACKING, "runs": runs})
+    results["seconds"]["packing"] = time.monotonic() - t0 - sum(results["seconds"].values())
     for gpus in SMALL["gpus"]:
         for load in LOADS:
             runs = [
@@ -52,8 +54,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                 for seed in range(max(4, SMALL["seeds"] // scale))
             ]
             results["small"].append({"gpus": gpus, "load": load, "runs": runs})
+    results["seconds"]["small"] = time.monotonic() - t0 - sum(results["seconds"].values())
     results["summary"] = summarise(results)
-    results["seconds"] = time.monotonic() - t0
     return results
 
 
