@@ -27,10 +27,17 @@ class HubError(RuntimeError):
     pass
 
 
-def free_port_block(size: int, start: int = 20000, stop: int = 60000) -> int:
-    """A port P with P..P+size-1 all free now (our hub's internal ports follow P)."""
-    for port in range(start + os.getpid() % 997 * 20, stop, size + 1):
-        if all(_port_free(port + i) for i in range(size)):
+def free_port_block(size: int, avoid: range = range(0), low: int = 20000, high: int = 60000) -> int:
+    """A port P with P..P+size-1 all free now and outside ``avoid`` (our hub's internal
+    ports follow P). The search starts at a pid-dependent place and wraps around, so two
+    benchmark runs at once rarely probe the same ports."""
+    blocks = range(low, high - size, size + 1)
+    first = os.getpid() % len(blocks)
+    for port in (blocks[(first + i) % len(blocks)] for i in range(len(blocks))):
+        ports = range(port, port + size)
+        if any(p in avoid for p in ports):
+            continue
+        if all(_port_free(p) for p in ports):
             return port
     raise HubError("no free block of ports")
 
@@ -79,13 +86,21 @@ class Hub:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise HubError(
-                    f"{self.name} hub exited ({self.proc.returncode}); see {self.log_path}"
+                    f"{self.name} hub exited ({self.proc.returncode}):\n{self.log_tail()}"
                 )
             with contextlib.suppress(OSError, HubError):
                 if self.request("GET", "/")[0] == 200:
                     return
             time.sleep(POLL_S)
-        raise HubError(f"{self.name} hub did not answer within {timeout:.0f}s; see {self.log_path}")
+        raise HubError(f"{self.name} hub did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The end of the hub's log (it lives in a temp dir that the run removes)."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()

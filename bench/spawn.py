@@ -32,10 +32,10 @@ def _ours(tmp: Path) -> Hub:
     return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
 
 
-def _stock(tmp: Path, avoid: int) -> Hub:
+def _stock(tmp: Path, avoid: range) -> Hub:
     data = tmp / "stock"
     data.mkdir()
-    port = free_port_block(3, start=avoid + 10)
+    port = free_port_block(3, avoid=avoid)
     token = secrets.token_hex(32)
     env = {
         "BENCH_PORT": str(port),
@@ -57,7 +57,7 @@ def _wait(hub: Hub, done, what: str, timeout: float) -> Any:
         if done(body):
             return body
         time.sleep(POLL_S)
-    raise HubError(f"{hub.name}: {what} not reached within {timeout:.0f}s; see {hub.log_path}")
+    raise HubError(f"{hub.name}: {what} not reached within {timeout:.0f}s:\n{hub.log_tail()}")
 
 
 def _ready(body: dict) -> bool:
@@ -104,7 +104,7 @@ def run(spawns: int = SPAWNS) -> dict[str, Any]:
     leftovers: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-spawn-") as tmp:
         ours = _ours(Path(tmp))
-        stock = _stock(Path(tmp), ours.port + 4)
+        stock = _stock(Path(tmp), range(ours.port, ours.port + 4))
         arms = {OURS: (ours, OPTIONS), STOCK: (stock, None)}
         try:
             for hub, _ in arms.values():
