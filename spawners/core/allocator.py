@@ -168,8 +168,16 @@ def _place_dynamic_mig(
     simulated: bool,
 ) -> Placement | None:
     best: tuple | None = None
-    for gpu in gpus:
+    scored_states: set[GpuState] = set()
+    for gpu in (
+        sorted(gpus, key=lambda g: g.index) if strategy is not PlacementStrategy.FIRST_FIT else gpus
+    ):
         state = states[gpu.uuid]
+        if strategy is not PlacementStrategy.FIRST_FIT:
+            # GPUs in the same state score the same; the lowest index (seen first) wins.
+            if state in scored_states:
+                continue
+            scored_states.add(state)
         for start in profile.valid_starts:
             if not fits(profile, start, state.occupied_mask, state.compute_used):
                 continue

@@ -45,6 +45,7 @@ def capacity_vector(occupied_mask: int, compute_used: int) -> tuple[int, ...]:
     return tuple(free_count(p, occupied_mask, compute_used) for p in MIG_LARGEST_FIRST)
 
 
+@cache
 def placement_loss(
     profile: SliceProfile, start: int, occupied_mask: int, compute_used: int
 ) -> tuple[int, ...]:
