@@ -164,9 +164,23 @@ def stft(wave, n_fft: int = 512, hop: int = 160, win: int = 400):
 
     x = torch.as_tensor(wave, dtype=torch.float32)
     window = torch.hann_window(win, device=x.device)
-    return torch.stft(
-        x, n_fft=n_fft, hop_length=hop, win_length=win, window=window, return_complex=True
+    flat = x.reshape(-1, x.shape[-1])  # torch.stft takes 1-D or 2-D input
+    spec = torch.stft(
+        flat, n_fft=n_fft, hop_length=hop, win_length=win, window=window, return_complex=True
     )
+    return spec.reshape(*x.shape[:-1], *spec.shape[-2:])
+
+
+def istft(spec, length: int, n_fft: int = 512, hop: int = 160, win: int = 400):
+    """Inverse of ``stft`` (any leading dimensions)."""
+    import torch
+
+    window = torch.hann_window(win, device=spec.device)
+    flat = spec.reshape(-1, *spec.shape[-2:])
+    wave = torch.istft(
+        flat, n_fft=n_fft, hop_length=hop, win_length=win, window=window, length=length
+    )
+    return wave.reshape(*spec.shape[:-2], length)
 
 
 def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

