@@ -1,5 +1,5 @@
 """Apply a validated site to a JupyterHub config object. The only place where the site
-file, the environment knobs and JupyterHub's traits meet."""
+file meets JupyterHub: ports, state, services; auth.py and backends.py do their parts."""
 
 from __future__ import annotations
 
@@ -9,14 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hub_config.auth import configure_auth
+from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend
 from hub_config.ports import hub_ports
-from hub_config.secrets import login_credentials, token_file
+from hub_config.secrets import token_file
 from hub_config.site import Site
-from spawners.backends.local import (
-    LocalSliceSpawner,
-    local_server_running,
-    stop_abandoned_local_server,
-)
 from spawners.context import SliceContext, site_wide_choices
 from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
@@ -24,11 +21,6 @@ from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
 REPO = Path(__file__).resolve().parent.parent
-
-RUNNING_PROBES = {"local": local_server_running}
-"""Per engine: does the server of an allocation still run? (reconciliation at start-up)"""
-ABANDON = {"local": stop_abandoned_local_server}
-"""Per engine: stop what a spawn started before its hub died mid-start."""
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -107,23 +99,13 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
 
-    admins = set(hub["admin_users"])
-    creds = login_credentials(data, sorted(admins)[0] if admins else "admin")
-    c.JupyterHub.authenticator_class = "shared-password"
-    c.SharedPasswordAuthenticator.admin_password = creds["admin_password"]
-    c.SharedPasswordAuthenticator.user_password = creds["user_password"]
-    c.Authenticator.admin_users = admins
-    c.Authenticator.allow_all = True
+    configure_auth(c, site, data)
 
     ctx = build_context(site, data)
     reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
 
-    backend = hub["backend"]
-    c.JupyterHub.spawner_class = LocalSliceSpawner
+    configure_backend(c, site, data)
     c.SliceSpawnerMixin.slice_context = ctx
-    c.LocalSliceSpawner.run_as_hub_user = backend.get("run_as_hub_user", True)
-    c.LocalSliceSpawner.homes_root = str(data / "homes")
-    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub["start_timeout"]
     c.Spawner.http_timeout = hub["http_timeout"]
