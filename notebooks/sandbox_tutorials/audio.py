@@ -119,7 +119,9 @@ def synthesize_many(utts: Sequence[Utterance], workers: int = 4) -> list[np.ndar
         groups.setdefault((u.voice, u.speed, u.pitch), []).append(i)
     out: list[np.ndarray | None] = [None] * len(utts)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        jobs = {pool.submit(_synthesize_group, [utts[i] for i in idx]): idx for idx in groups.values()}
+        jobs = {
+            pool.submit(_synthesize_group, [utts[i] for i in idx]): idx for idx in groups.values()
+        }
         for job, idx in jobs.items():
             for i, wave in zip(idx, job.result(), strict=True):
                 out[i] = wave

@@ -1,7 +1,9 @@
 """Which slice is this server on, what should it deliver, and how big may a batch be.
 
 The hub tells the single-user server its slice through the environment
-(SANDBOX_SLICE, SANDBOX_IMAGE, CUDA_VISIBLE_DEVICES, SANDBOX_SLICE_SIMULATED); NVML,
+(SANDBOX_SLICE, SANDBOX_IMAGE, CUDA_VISIBLE_DEVICES, SANDBOX_SLICE_SIMULATED, and
+SANDBOX_SLICE_MEMORY_GB / SANDBOX_SLICE_KIND / CUDA_MPS_ACTIVE_THREAD_PERCENTAGE
+where it knows them: MIG profiles, MPS shares mps.10gb/20gb/40gb, a whole `gpu`); NVML,
 when a driver is present, says what the device really is. Everything here also works
 without a GPU: the answer is then the `cpu` slice.
 """
@@ -29,6 +31,9 @@ MIG_PROFILES = {
 }
 BIGGER = {
     "cpu": "1g.10gb",
+    "mps.10gb": "mps.20gb",
+    "mps.20gb": "mps.40gb",
+    "mps.40gb": "gpu",
     "1g.10gb": "1g.20gb or 2g.20gb",
     "1g.20gb": "2g.20gb",
     "2g.20gb": "3g.40gb",
@@ -125,18 +130,22 @@ def slice_info(env: dict[str, str] | None = None) -> SliceInfo:
     name = env.get("SANDBOX_SLICE") or ("gpu" if cuda else "cpu")
     memory_gb = _host_memory_gb()
     fraction: float | None = None
+    kind = env.get("SANDBOX_SLICE_KIND", "")
     if name in MIG_PROFILES:
         memory_gb, sevenths = MIG_PROFILES[name]
         fraction = sevenths / 7
-    elif name.startswith("mps-"):
-        # MPS shares: the hub sets the thread percentage it granted.
+    elif kind == "mps" or name.startswith("mps."):
+        # MPS shares (mps.10gb, ...): the hub sets the SM percentage and pinned memory.
         pct = env.get("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE")
         fraction = float(pct) / 100 if pct else None
-    elif cuda:
+    elif cuda or name == "gpu":
         fraction = 1.0
+        memory_gb = 80.0
+    if env.get("SANDBOX_SLICE_MEMORY_GB", "0") not in ("", "0"):
+        memory_gb = float(env["SANDBOX_SLICE_MEMORY_GB"])  # the hub's word for this slice
     if cuda:
         free, _total = torch.cuda.mem_get_info()
-        memory_gb = min(memory_gb, free / 1e9) if name in MIG_PROFILES else free / 1e9
+        memory_gb = min(memory_gb, free / 1e9)
     return SliceInfo(
         name=name,
         image=env.get("SANDBOX_IMAGE", "(not set: not started by the hub)"),
@@ -209,4 +218,7 @@ def shrink_on_oom(info: SliceInfo, step: Callable[[int], Any], batch: int, what:
             if batch <= 1:
                 raise SliceTooSmall(oom_message(info, what)) from exc
             batch //= 2
-            print(f"Out of GPU memory: retrying {what} with batch size {batch}. " + oom_message(info, what))
+            print(
+                f"Out of GPU memory: retrying {what} with batch size {batch}. "
+                + oom_message(info, what)
+            )

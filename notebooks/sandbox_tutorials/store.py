@@ -26,7 +26,9 @@ def find_model(model_id: str, root: str | os.PathLike | None = None) -> Path | N
         revision = ""
         if stamp.is_file():
             revision = json.loads(stamp.read_text()).get("revision", "")[:12]
-        print(f"Model store: loading {model_id}{' @ ' + revision if revision else ''} from {folder}")
+        print(
+            f"Model store: loading {model_id}{' @ ' + revision if revision else ''} from {folder}"
+        )
         return folder
     print(f"Model store: {model_id} not found under {store_root(root)}")
     return None

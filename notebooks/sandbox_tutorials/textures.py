@@ -14,7 +14,13 @@ CLASSES = ["ok", "scratch", "dent", "stain"]
 
 def _blur(img: np.ndarray, passes: int = 1) -> np.ndarray:
     for _ in range(passes):
-        img = (img + np.roll(img, 1, 0) + np.roll(img, -1, 0) + np.roll(img, 1, 1) + np.roll(img, -1, 1)) / 5
+        img = (
+            img
+            + np.roll(img, 1, 0)
+            + np.roll(img, -1, 0)
+            + np.roll(img, 1, 1)
+            + np.roll(img, -1, 1)
+        ) / 5
     return img
 
 
@@ -38,7 +44,9 @@ def surface(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(img, 0, 1).astype(np.float32)
 
 
-def add_scratch(img: np.ndarray, rng: np.random.Generator, strength: float | None = None) -> np.ndarray:
+def add_scratch(
+    img: np.ndarray, rng: np.random.Generator, strength: float | None = None
+) -> np.ndarray:
     size = img.shape[0]
     strength = rng.uniform(0.08, 0.3) if strength is None else strength
     length = rng.uniform(0.3, 0.8) * size
@@ -56,7 +64,9 @@ def add_scratch(img: np.ndarray, rng: np.random.Generator, strength: float | Non
     return np.clip(img + sign * strength * mask[..., None], 0, 1)
 
 
-def add_dent(img: np.ndarray, rng: np.random.Generator, strength: float | None = None) -> np.ndarray:
+def add_dent(
+    img: np.ndarray, rng: np.random.Generator, strength: float | None = None
+) -> np.ndarray:
     size = img.shape[0]
     strength = rng.uniform(0.1, 0.35) if strength is None else strength
     radius = rng.uniform(0.06, 0.15) * size
@@ -70,7 +80,9 @@ def add_dent(img: np.ndarray, rng: np.random.Generator, strength: float | None =
     return np.clip(img + strength * shade[..., None], 0, 1)
 
 
-def add_stain(img: np.ndarray, rng: np.random.Generator, strength: float | None = None) -> np.ndarray:
+def add_stain(
+    img: np.ndarray, rng: np.random.Generator, strength: float | None = None
+) -> np.ndarray:
     size = img.shape[0]
     strength = rng.uniform(0.15, 0.45) if strength is None else strength
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -82,7 +94,9 @@ def add_stain(img: np.ndarray, rng: np.random.Generator, strength: float | None 
         blob += np.exp(-(((xx - cx - ox) ** 2 + (yy - cy - oy) ** 2) / (2 * r**2)))
     alpha = np.clip((blob - 0.5) * 3, 0, 1) * strength
     colour = np.array(rng.choice([[0.35, 0.25, 0.1], [0.2, 0.2, 0.2], [0.5, 0.45, 0.15]]))
-    return np.clip(img * (1 - alpha[..., None]) + colour * alpha[..., None], 0, 1).astype(np.float32)
+    return np.clip(img * (1 - alpha[..., None]) + colour * alpha[..., None], 0, 1).astype(
+        np.float32
+    )
 
 
 DEFECTS = {"scratch": add_scratch, "dent": add_dent, "stain": add_stain}
@@ -102,7 +116,9 @@ def make_dataset(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def draw_strokes(img: np.ndarray, cells: list[tuple[int, int]], grid: int, darkness: float = 0.35) -> np.ndarray:
+def draw_strokes(
+    img: np.ndarray, cells: list[tuple[int, int]], grid: int, darkness: float = 0.35
+) -> np.ndarray:
     """Damage painted by hand: darken the grid cells the user switched on, softly."""
     size = img.shape[0]
     mask = np.zeros((size, size), np.float32)

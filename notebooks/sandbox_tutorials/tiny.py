@@ -119,7 +119,8 @@ def save_sentence_encoder(folder: str | os.PathLike, texts: Iterable[str], seed:
     multilingual-e5-small) with a vocabulary built from ``texts``, saved in
     sentence-transformers format."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = Path(folder)
@@ -140,8 +141,8 @@ def save_sentence_encoder(folder: str | os.PathLike, texts: Iterable[str], seed:
     )
     BertModel(config).save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
-    word = models.Transformer(str(hf_dir), max_seq_length=128)
-    pooling = models.Pooling(word.get_embedding_dimension(), pooling_mode="mean")
+    word = Transformer(str(hf_dir), max_seq_length=128)
+    pooling = Pooling(word.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(folder))
     for leftover in sorted(hf_dir.rglob("*"), reverse=True):
         leftover.unlink() if leftover.is_file() else leftover.rmdir()

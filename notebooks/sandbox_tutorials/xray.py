@@ -14,7 +14,9 @@ import numpy as np
 DX_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.1.1"
 
 
-def chest_image(rng: np.random.Generator, size: int, finding: bool) -> tuple[np.ndarray, tuple[float, float] | None]:
+def chest_image(
+    rng: np.random.Generator, size: int, finding: bool
+) -> tuple[np.ndarray, tuple[float, float] | None]:
     """One image in [0, 1] (shape size x size) and the finding's centre (or None)."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     cx, cy = 0.5 + rng.normal(0, 0.03), 0.52 + rng.normal(0, 0.03)
@@ -28,7 +30,9 @@ def chest_image(rng: np.random.Generator, size: int, finding: bool) -> tuple[np.
         lung = np.exp(-((((xx - lx) / rx) ** 2 + ((yy - ly) / ry) ** 2) ** 2))
         img -= 0.35 * lung
         lungs.append((lx, ly, rx, ry))
-    heart = np.exp(-(((xx - cx + 0.04) / 0.11) ** 2 + ((yy - cy - 0.1) / 0.1) ** 2) * rng.uniform(0.8, 1.2))
+    heart = np.exp(
+        -(((xx - cx + 0.04) / 0.11) ** 2 + ((yy - cy - 0.1) / 0.1) ** 2) * rng.uniform(0.8, 1.2)
+    )
     img += 0.25 * heart
     rib_phase = rng.uniform(0, 2 * np.pi)
     ribs = np.sin(2 * np.pi * (yy * 9 + 1.5 * (xx - cx) ** 2 * 9) + rib_phase)
@@ -42,14 +46,18 @@ def chest_image(rng: np.random.Generator, size: int, finding: bool) -> tuple[np.
         lx, ly, rx, ry = lungs[rng.integers(2)]
         fx, fy = lx + rng.uniform(-0.5, 0.5) * rx, ly + rng.uniform(-0.6, 0.6) * ry
         radius = rng.uniform(0.03, 0.07)
-        img += rng.uniform(0.08, 0.25) * np.exp(-(((xx - fx) ** 2 + (yy - fy) ** 2) / (2 * radius**2)))
+        img += rng.uniform(0.08, 0.25) * np.exp(
+            -(((xx - fx) ** 2 + (yy - fy) ** 2) / (2 * radius**2))
+        )
         centre = (float(fx), float(fy))
     img = np.clip(img, 0, 1) ** rng.uniform(0.8, 1.25)  # exposure
     img += rng.normal(0, rng.uniform(0.01, 0.03), img.shape)
     return np.clip(img, 0, 1).astype(np.float32), centre
 
 
-def paired_images(labels: np.ndarray, size: int, seed: int, p_finding: tuple[float, float] = (0.2, 0.75)):
+def paired_images(
+    labels: np.ndarray, size: int, seed: int, p_finding: tuple[float, float] = (0.2, 0.75)
+):
     """An image per patient: a finding with probability p_finding[label] (benign, malignant),
     so the image is informative about the label but far from decisive."""
     rng = np.random.default_rng(seed)
@@ -62,7 +70,9 @@ def paired_images(labels: np.ndarray, size: int, seed: int, p_finding: tuple[flo
     return np.stack(images), np.array(findings)
 
 
-def to_dicom(image: np.ndarray, patient_id: str, path, *, study_description: str = "Synthetic chest"):
+def to_dicom(
+    image: np.ndarray, patient_id: str, path, *, study_description: str = "Synthetic chest"
+):
     """Write a 12-bit MONOCHROME2 DX file with pydicom; returns the dataset."""
     import datetime
 

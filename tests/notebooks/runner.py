@@ -49,8 +49,9 @@ def text_output(nb: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def save_timing(file: Path, name: str, seconds: float) -> None:
+def save_timing(file: Path, name: str, seconds: float, figures: dict | None = None) -> None:
+    """Keep the last run's time and headline figures (for notebooks/README.md)."""
     file.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(file.read_text()) if file.is_file() else {}
-    data[name] = {"seconds": round(seconds, 1), "cpus": os.cpu_count()}
+    data[name] = {"seconds": round(seconds, 1), "cpus": os.cpu_count(), "figures": figures or {}}
     file.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")

@@ -68,12 +68,12 @@ def test_notebook_runs_headless(path: Path, headless_env: Path, tmp_path: Path) 
         require_tool("espeak-ng", why="the speech tutorials synthesise their data sets")
     output_dir = tmp_path / "out"
     nb, seconds = execute(path, {"FAST": True, "SEED": 0, "OUTPUT_DIR": str(output_dir)})
-    save_timing(TIMINGS, name(path), seconds)
+    results_file = output_dir / "results.json"
+    figures = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    save_timing(TIMINGS, name(path), seconds, figures)
     assert seconds < BUDGET_S, f"{name(path)} took {seconds:.0f}s (budget {BUDGET_S:.0f}s)"
 
     text = text_output(nb)
-    results_file = output_dir / "results.json"
-    figures = json.loads(results_file.read_text()) if results_file.is_file() else {}
     for metric, minimum in QUALITY.get(name(path), {}).items():
         assert metric in figures, f"{name(path)} did not record {metric}"
         assert figures[metric] >= minimum, f"{metric} = {figures[metric]:.3f} < {minimum}"
