@@ -155,6 +155,10 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
         raise SiteError(
             f"site file {source}: defaults.image {doc['defaults']['image']!r} is not in images"
         )
+    # Teams and login: groups owned by one team, instructors only in courses, etc.
+    from hub_config.auth import check_access
+
+    check_access(doc, source)
 
 
 def load_site(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Site:

@@ -3,18 +3,25 @@ file meets JupyterHub: ports, state, services; auth.py and backends.py do their 
 
 from __future__ import annotations
 
+import difflib
+import getpass
+import hashlib
+import json
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hub_config.auth import configure_auth
+import yaml
+
+from extensions.quota.services import culler_service, quota_service
+from hub_config.auth import configure_auth, site_teams
 from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend
 from hub_config.ports import hub_ports
 from hub_config.secrets import token_file
 from hub_config.site import Site
-from spawners.context import SliceContext, site_wide_choices
+from spawners.context import SliceContext, site_wide_choices, team_choices
 from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
 from spawners.inventory.select import inventory_for_site
@@ -33,17 +40,22 @@ def ledger_url(site: Site, data: Path) -> str:
     return site["hub"]["ledger_url"] or f"sqlite:///{data / 'ledger.sqlite'}"
 
 
-def build_context(site: Site, data: Path, inventory: Inventory | None = None) -> SliceContext:
+def build_context(
+    site: Site, data: Path, inventory: Inventory | None = None, usage_url: str = ""
+) -> SliceContext:
     inventory = inventory or inventory_for_site(site["gpus"])
     ledger = Ledger(ledger_url(site, data))
     ledger.create_schema()
-    images = tuple(site["images"])
-    choices = site_wide_choices(
-        inventory,
-        images=images,
+    teams = site_teams(site.doc)
+    offer = dict(
+        images=tuple(site["images"]),
         slices=tuple(site["slices"]),
         default_image=site["defaults"]["image"],
         default_slice=site["defaults"]["slice"],
+    )
+    # With teams, each user picks from what their team allows; without, from everything.
+    choices = (
+        team_choices(inventory, teams, **offer) if teams else site_wide_choices(inventory, **offer)
     )
     instances = None
     if (
@@ -64,7 +76,35 @@ def build_context(site: Site, data: Path, inventory: Inventory | None = None) ->
         strategy=PlacementStrategy(site["gpus"]["placement"]),
         site_name=site["site"]["name"],
         image_descriptions={k: v["description"] for k, v in site["images"].items()},
+        teams=teams,
+        usage_url=usage_url,
     )
+
+
+def record_policy(ledger: Ledger, site: Site) -> dict | None:
+    """Audit a change of the policy (the site file's teams section) at start-up: who
+    started the hub with which site file, the new hash and a diff against the last one.
+    Returns the new audit entry, or None when the policy is unchanged."""
+    text = yaml.safe_dump(json.loads(json.dumps(site["teams"])), sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    last = ledger.last_audit("policy")
+    before = json.loads(last["detail"]) if last else {"sha256": None, "teams": ""}
+    if before.get("sha256") == digest:
+        return None
+    diff = difflib.unified_diff(
+        before.get("teams", "").splitlines(), text.splitlines(), "before", "after", lineterm=""
+    )
+    detail = {"sha256": digest, "previous": before.get("sha256"), "diff": list(diff), "teams": text}
+    ledger.audit(f"{_operator()} (site file {site.path})", "policy", "teams", json.dumps(detail))
+    return ledger.last_audit("policy")
+
+
+def _operator() -> str:
+    # The unix account that started the hub: who deployed this site file.
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def reconcile(ctx: SliceContext, log: Any = None) -> None:
@@ -101,8 +141,10 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
 
     configure_auth(c, site, data)
 
-    ctx = build_context(site, data)
+    slices_url = f"http://127.0.0.1:{ports.slices_service}"
+    ctx = build_context(site, data, usage_url=f"{slices_url}/services/slices/api/me")
     reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
+    record_policy(ctx.ledger, site)
 
     configure_backend(c, site, data)
     c.SliceSpawnerMixin.slice_context = ctx
@@ -121,7 +163,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     c.JupyterHub.services = [
         {
             "name": "slices",
-            "url": f"http://127.0.0.1:{ports.slices_service}",
+            "url": slices_url,
             "command": [sys.executable, "-m", "extensions.slices_service"],
             "environment": service_env,
             "oauth_no_confirm": True,
@@ -133,7 +175,20 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         # Every logged-in user may see the inventory (the service itself keeps
         # allocations to admins).
         {"name": "user", "scopes": ["self", "access:services!service=slices"]},
+        # A server may read its user's usage and warnings (api/me) with its own token.
+        {
+            "name": "server",
+            "scopes": [
+                "users:activity!user",
+                "access:servers!server",
+                "access:services!service=slices",
+            ],
+        },
     ]
+    for service, role in (culler_service(site, service_env), quota_service(site, service_env)):
+        if service is not None:
+            c.JupyterHub.services.append(service)
+            c.JupyterHub.load_roles.append(role)
     admin_token = env.get("SANDBOX_ADMIN_TOKEN", "").strip()
     if admin_token:
         c.JupyterHub.services.append({"name": "sandbox-admin", "api_token": admin_token})

@@ -1,5 +1,6 @@
 """What every slice spawner of one hub shares: the inventory, the ledger, the hub's
-incarnation (epoch) and the policy that says what each user may choose."""
+incarnation (epoch) and the policy that says what each user may choose (the site's teams,
+or, on a hub without teams, every offered image and slice for everyone)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 from spawners.core.allocator import PlacementStrategy, free_counts, offered_slices
 from spawners.core.model import Inventory
 from spawners.core.options import IMAGE_NAMES, Choices
+from spawners.core.policy import Admission, BudgetStatus, Membership, Teams, budget_status
+from spawners.core.usage import period_bounds
 from spawners.ledger.ledger import Ledger
 
 ChoicesFor = Callable[[str, frozenset[str]], Choices]
@@ -29,6 +32,11 @@ class SliceContext:
     instances: Any = None
     """An NvmlInstanceManager when the hub creates MIG instances itself (dynamic
     strategy on real GPUs); None when the instances exist already or are simulated."""
+    teams: Teams = field(default_factory=Teams)
+    """The site's teams; empty: no team policy (no limits, nobody is charged)."""
+    usage_url: str = ""
+    """Where a server (or its user) reads its usage and warnings: the slices service's
+    ``api/me``. Given to servers as SANDBOX_USAGE_URL."""
 
     def __deepcopy__(self, memo: dict) -> SliceContext:
         # traitlets deep-copies config values; the hub's machinery must stay one object.
@@ -36,6 +44,43 @@ class SliceContext:
 
     def free_now(self) -> dict[str, int]:
         return free_counts(self.inventory, self.ledger.holdings())
+
+    def membership(self, groups: frozenset[str]) -> Membership | None:
+        return self.teams.membership(groups)
+
+    def admission(
+        self, user: str, membership: Membership | None, slice_name: str
+    ) -> Admission | None:
+        """The limits the ledger checks when it reserves (None without a team)."""
+        if membership is None:
+            return None
+        return Admission(user=user, slice_name=slice_name, membership=membership)
+
+    def budget(self, user: str, membership: Membership) -> BudgetStatus:
+        now = self.ledger.clock()
+        since = period_bounds(now, membership.team.policy.period)[0]
+        return budget_status(membership, user, self.ledger.overlapping(since, now), now)
+
+
+def team_choices(
+    inventory: Inventory,
+    teams: Teams,
+    images: tuple[str, ...] = IMAGE_NAMES,
+    slices: tuple[str, ...] = (),
+    default_image: str = "base",
+    default_slice: str = "cpu",
+) -> ChoicesFor:
+    """What the user's team allows of what the site offers; nothing for a user in no team."""
+    offered = tuple(s for s in offered_slices(inventory) if not slices or s in slices)
+    nothing = Choices(images=(), slices=(), default_image="", default_slice="")
+
+    def choices(_user: str, groups: frozenset[str]) -> Choices:
+        membership = teams.membership(groups)
+        if membership is None:
+            return nothing
+        return membership.policy.choices(offered, images, default_image, default_slice)
+
+    return choices
 
 
 def site_wide_choices(

@@ -20,6 +20,7 @@ from spawners.context import SliceContext
 from spawners.core.environment import slice_environment
 from spawners.core.model import Refusal
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
+from spawners.core.policy import LimitRefusal, Membership, no_team_refusal
 from spawners.form import render_form
 from spawners.ledger.ledger import ServerAlreadyHolds
 from spawners.ledger.records import AllocationRecord
@@ -61,14 +62,28 @@ class SliceSpawnerMixin(Spawner):
             raise web.HTTPError(500, "This hub has no slice configuration.")
         return self.slice_context
 
+    def slice_groups(self) -> frozenset[str]:
+        return frozenset(g.name for g in getattr(self.user, "groups", []) or [])
+
     def slice_choices(self) -> Choices:
-        groups = frozenset(g.name for g in getattr(self.user, "groups", []) or [])
-        return self._ctx.choices_for(self.user.name, groups)
+        return self._ctx.choices_for(self.user.name, self.slice_groups())
+
+    def slice_membership(self) -> Membership | None:
+        """The user's team and role now (None on a hub without teams, or in no team)."""
+        return self._ctx.membership(self.slice_groups())
 
     def _default_options_form(self, spawner: Spawner) -> str:
         ctx = self._ctx
+        membership = self.slice_membership()
+        budget = ctx.budget(self.user.name, membership) if membership else None
         return render_form(
-            self.slice_choices(), ctx.free_now(), ctx.image_descriptions, ctx.site_name
+            self.slice_choices(),
+            ctx.free_now(),
+            ctx.image_descriptions,
+            ctx.site_name,
+            membership=membership,
+            budget=budget,
+            refusal=no_team_refusal(self.user.name) if ctx.teams and not membership else None,
         )
 
     @default("options_form")
@@ -90,12 +105,17 @@ class SliceSpawnerMixin(Spawner):
 
     async def _start_with_slice(self) -> Any:
         ctx = self._ctx
+        membership = self.slice_membership()
+        if ctx.teams and membership is None:
+            self._restore_previous_options()
+            refusal = no_team_refusal(self.user.name)
+            raise web.HTTPError(refusal.status, refusal.message)
         try:
             request = parse_user_options(self.user_options, self.slice_choices())
         except OptionsError as e:
             self._restore_previous_options()
             raise web.HTTPError(e.status, e.message) from None
-        record = self._reserve(ctx, request.image, request.slice_name)
+        record = self._reserve(ctx, request.image, request.slice_name, membership)
         self.allocation = record
         where = "no GPU" if record.gpu_index is None else f"GPU {record.gpu_index}"
         self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
@@ -115,7 +135,9 @@ class SliceSpawnerMixin(Spawner):
             await self._release("failed to start")
             raise
 
-    def _reserve(self, ctx: SliceContext, image: str, slice_name: str) -> AllocationRecord:
+    def _reserve(
+        self, ctx: SliceContext, image: str, slice_name: str, membership: Membership | None
+    ) -> AllocationRecord:
         kwargs = dict(
             user=self.user.name,
             server_name=self.name,
@@ -125,7 +147,8 @@ class SliceSpawnerMixin(Spawner):
             epoch=ctx.epoch,
             engine=self.engine_name,
             strategy=ctx.strategy,
-            team=self.slice_team(),
+            team=membership.team.name if membership else self.slice_team(),
+            limits=ctx.admission(self.user.name, membership, slice_name),
         )
         try:
             decision = ctx.ledger.reserve(**kwargs)
@@ -134,6 +157,9 @@ class SliceSpawnerMixin(Spawner):
             # for it is left over from a crash: give it back, then reserve again.
             ctx.ledger.release(stale.record.id, "superseded by a new start of the same server")
             decision = ctx.ledger.reserve(**kwargs)
+        if isinstance(decision, LimitRefusal):
+            self._restore_previous_options()
+            raise web.HTTPError(decision.status, decision.message)
         if isinstance(decision, Refusal):
             raise web.HTTPError(self.capacity_refusal_status, decision.message)
         return decision
@@ -192,8 +218,9 @@ class SliceSpawnerMixin(Spawner):
         return record
 
     def slice_team(self) -> str | None:
-        """The team charged for this server (the team policy sets it)."""
-        return None
+        """The team charged for this server: the user's team under the site's policy."""
+        membership = self.slice_membership()
+        return membership.team.name if membership else None
 
     def engine_reference(self) -> str | None:
         """What identifies the running server to its engine (pid, job id, container)."""
@@ -248,7 +275,7 @@ class SliceSpawnerMixin(Spawner):
         return env
 
     def slice_env(self, record: AllocationRecord) -> dict[str, str]:
-        return slice_environment(
+        env = slice_environment(
             slice_name=record.slice_name,
             image=record.image,
             device_uuid=record.device_uuid,
@@ -257,6 +284,31 @@ class SliceSpawnerMixin(Spawner):
             simulated=record.simulated,
             allocation_id=record.id,
         )
+        env.update(self.policy_env(record))
+        return env
+
+    def policy_env(self, record: AllocationRecord) -> dict[str, str]:
+        """What the server knows of its team's limits when it starts; the live figures
+        and warnings are at SANDBOX_USAGE_URL (the slices service's api/me)."""
+        ctx = self._ctx
+        env = {"SANDBOX_USAGE_URL": ctx.usage_url} if ctx.usage_url else {}
+        membership = ctx.teams.membership_in(record.team, self.slice_groups())
+        if membership is None:
+            return env
+        env["SANDBOX_TEAM"] = membership.team.name
+        env["SANDBOX_ROLE"] = membership.role.value
+        if membership.policy.max_session is not None:
+            # Counted from now: the allocation becomes active once the server answers.
+            ends = ctx.ledger.clock() + membership.policy.max_session
+            env["SANDBOX_SESSION_ENDS_AT"] = str(int(ends))
+        budget = ctx.budget(self.user.name, membership)
+        if budget.left is not None:
+            # The binding budget: the member's or the team's, whichever has less left.
+            member = budget.member_left is not None and budget.left == budget.member_left
+            limit = budget.member_limit if member else budget.team_limit
+            env["SANDBOX_GPU_HOURS_LEFT"] = f"{max(0.0, budget.left):.4f}"
+            env["SANDBOX_GPU_HOURS_BUDGET"] = f"{limit:.4f}"
+        return env
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()

@@ -10,11 +10,13 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import ioloop, web
 
+from hub_config.auth import site_teams
 from hub_config.site import load_site
 from hub_config.wiring import ledger_url
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
+from .usage_api import usage_routes
 from .views import allocations_view, inventory_view
 
 
@@ -65,6 +67,7 @@ def make_app() -> web.Application:
             (url_path_join(prefix, "api/inventory"), InventoryHandler, args),
             (url_path_join(prefix, "api/allocations"), AllocationsHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+            *usage_routes(prefix, ledger, inventory, site_teams(site.doc)),
         ],
         cookie_secret=os.urandom(32),
     )

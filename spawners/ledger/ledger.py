@@ -7,17 +7,19 @@ reservation is retried against the fresh holdings."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, delete, event, select, update
+from sqlalchemy import create_engine, delete, event, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spawners.core.allocator import PlacementStrategy, allocate
 from spawners.core.model import Holding, Inventory, Placement, Refusal
+from spawners.core.policy import Admission, LimitRefusal
 from spawners.core.profiles import slice_profile
 
 from .records import AllocationRecord, encode_slots
@@ -150,8 +152,10 @@ class Ledger:
         engine: str = "local",
         team: str | None = None,
         strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
-    ) -> AllocationRecord | Refusal:
-        """Reserve a slice for a server, or return the allocator's refusal."""
+        limits: Admission | None = None,
+    ) -> AllocationRecord | Refusal | LimitRefusal:
+        """Reserve a slice for a server, or return the allocator's refusal (or the team
+        policy's, when ``limits`` is given: checked in the same transaction)."""
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._sessions() as s, s.begin():
@@ -164,6 +168,10 @@ class Ledger:
                     )
                     if existing is not None:
                         raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
+                    if limits is not None:
+                        refusal = self._admit(s, limits)
+                        if refusal is not None:
+                            return refusal
                     decision = allocate(inventory, self._holdings_in(s), slice_name, strategy)
                     if isinstance(decision, Refusal):
                         return decision
@@ -184,6 +192,21 @@ class Ledger:
         raise LedgerError(
             f"could not reserve a {slice_name} slice after {MAX_ATTEMPTS} conflicting attempts"
         )
+
+    def _admit(self, s: Session, limits: Admission) -> LimitRefusal | None:
+        if s.bind.dialect.name == "postgresql":
+            # Reservations of one team queue here until the first commits, so each one
+            # counts the others (SQLite's BEGIN IMMEDIATE already serialises writers).
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(limits.team)})
+        now = self.clock()
+        rows = s.scalars(
+            select(AllocationRow)
+            .where(or_(AllocationRow.team == limits.team, AllocationRow.user == limits.user))
+            .where(
+                or_(AllocationRow.state != RELEASED, AllocationRow.released_at > limits.since(now))
+            )
+        )
+        return limits.admit([AllocationRecord.from_row(r) for r in rows], now)
 
     def _holdings_in(self, s: Session) -> list[Holding]:
         rows = s.scalars(select(AllocationRow).where(AllocationRow.state != RELEASED))
@@ -322,6 +345,25 @@ class Ledger:
                 for r in rows
             ]
 
+    def last_audit(self, action: str) -> dict | None:
+        """The most recent audit entry of ``action``, or None."""
+        with self._sessions() as s:
+            r = s.scalar(
+                select(AuditRow)
+                .where(AuditRow.action == action)
+                .order_by(AuditRow.id.desc())
+                .limit(1)
+            )
+            if r is None:
+                return None
+            return {
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "subject": r.subject,
+                "detail": r.detail,
+            }
+
     def _audit(self, s: Session, actor: str, action: str, subject: str, detail: str) -> None:
         s.add(AuditRow(at=self.clock(), actor=actor, action=action, subject=subject, detail=detail))
 
@@ -331,6 +373,13 @@ def _describe(p: Placement) -> str:
         return f"{p.slice_name} (no GPU)"
     return (
         f"{p.slice_name} on GPU {p.gpu_index} slots {encode_slots(p.slots)} device {p.device_uuid}"
+    )
+
+
+def _lock_key(team: str) -> int:
+    # A stable signed 64-bit key per team for pg_advisory_xact_lock.
+    return int.from_bytes(
+        hashlib.blake2b(team.encode(), digest_size=8).digest(), "big", signed=True
     )
 
 

@@ -1,0 +1,42 @@
+"""Run the quota service (JupyterHub starts it as a managed service, without a URL)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+from hub_config.auth import site_teams
+from hub_config.site import load_site
+from hub_config.wiring import ledger_url
+from spawners.ledger.ledger import Ledger
+
+from .enforcer import Enforcer, log
+from .hubapi import HubApi
+
+
+async def run() -> None:
+    site = load_site()
+    ledger = Ledger(ledger_url(site, Path(os.environ["SANDBOX_DATA"])))
+    ledger.create_schema()
+    enforcer = Enforcer(ledger, site_teams(site.doc), HubApi())
+    every = site["hub"]["culler"]["check_every"]
+    while True:
+        try:
+            await enforcer.tick()
+        except Exception:
+            # One failed pass (the hub restarting, a database hiccup) must not end the service.
+            log.exception("quota check failed; trying again in %s s", every)
+        await asyncio.sleep(every)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s quota] %(message)s"
+    )
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
