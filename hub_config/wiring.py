@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from extensions.courses.hub import COURSES_ROLES, courses_service, server_environment
 from extensions.quota.services import culler_service, quota_service
 from hub_config.auth import configure_auth, site_teams
 from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend
@@ -160,6 +161,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         "SANDBOX_SIMULATED_GPUS": str(site["gpus"]["simulated_count"]),
         "PYTHONPATH": str(REPO),
     }
+    courses = courses_service(env, service_env)
     c.JupyterHub.services = [
         {
             "name": "slices",
@@ -168,13 +170,25 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
             "environment": service_env,
             "oauth_no_confirm": True,
             "display": True,
-        }
+        },
+        courses,
     ]
+    # A server pulls and hands in course labs for its user with its own token.
+    c.Spawner.environment.update(server_environment(courses, env))
     c.JupyterHub.load_roles = [
-        {"name": "slices-service", "scopes": ["read:users", "list:users"], "services": ["slices"]},
+        # `servers`: the capacity page's stop button (the service checks the caller is admin).
+        {
+            "name": "slices-service",
+            "scopes": ["read:users", "list:users", "servers"],
+            "services": ["slices"],
+        },
+        *COURSES_ROLES,
         # Every logged-in user may see the inventory (the service itself keeps
-        # allocations to admins).
-        {"name": "user", "scopes": ["self", "access:services!service=slices"]},
+        # allocations to admins) and open the courses service (it checks course roles).
+        {
+            "name": "user",
+            "scopes": ["self", "access:services!service=slices", "access:services!service=courses"],
+        },
         # A server may read its user's usage and warnings (api/me) with its own token.
         {
             "name": "server",
@@ -182,6 +196,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
                 "users:activity!user",
                 "access:servers!server",
                 "access:services!service=slices",
+                "access:services!service=courses",
             ],
         },
     ]
