@@ -12,4 +12,5 @@ class SliceHandler(APIHandler):
     @web.authenticated
     def get(self) -> None:
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(slice_info()))
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(slice_info(nvml_reader=self.settings.get("sandbox_nvml_reader"))))

@@ -1,10 +1,16 @@
-"""What this server knows about its slice: its environment, and NVML when it is real."""
+"""What this server knows about its slice: its environment, NVML when it is real, and
+the session and budget fields the hub's policy may provide."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from extensions.widgets.advice import after_oom
+
+from .session import budget_fields, session_fields, slice_warnings
 
 ENV_KEYS = (
     "SANDBOX_SLICE",
@@ -17,24 +23,43 @@ ENV_KEYS = (
     "SANDBOX_ALLOCATION_ID",
 )
 
+NvmlReader = Callable[[str], Mapping[str, Any] | None]
 
-def slice_info(env: Mapping[str, str] = os.environ, nvml_reader=None) -> dict[str, Any]:  # noqa: ANN001
+_STARTED_AT = time.time()
+"""When this server process loaded the extension: the session's start."""
+
+
+def slice_info(
+    env: Mapping[str, str] = os.environ,
+    nvml_reader: NvmlReader | None = None,
+    now: float | None = None,
+    started_at: float | None = None,
+) -> dict[str, Any]:
     simulated = env.get("SANDBOX_SLICE_SIMULATED") == "1"
     memory_gb = env.get("SANDBOX_SLICE_MEMORY_GB", "0")
+    now = time.time() if now is None else now
+    started_at = _STARTED_AT if started_at is None else started_at
+    profile = env.get("SANDBOX_SLICE", "")
     info: dict[str, Any] = {
-        "profile": env.get("SANDBOX_SLICE", ""),
+        "profile": profile,
         "image": env.get("SANDBOX_IMAGE", ""),
         "device_uuid": env.get("CUDA_VISIBLE_DEVICES", ""),
         "simulated": simulated,
         "memory_total_bytes": int(memory_gb) * 10**9 if memory_gb.isdigit() else 0,
         "memory_used_bytes": None,
         "utilisation_percent": None,
+        "utilisation_source": None,
         "source": "environment",
         "environment": {k: env[k] for k in ENV_KEYS if k in env},
+        "session": session_fields(env, started_at, now),
+        "budget": budget_fields(env, started_at, now),
     }
     if not simulated and info["device_uuid"] and nvml_reader is not None:
         measured = nvml_reader(info["device_uuid"])
         if measured:
             info.update(measured)
             info["source"] = "nvml"
+    up = after_oom(profile)
+    info["next_slice_up"] = up.slice if up else None
+    info["warnings"] = slice_warnings(info, info["next_slice_up"])
     return info

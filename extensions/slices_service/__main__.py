@@ -16,6 +16,7 @@ from hub_config.wiring import ledger_url
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
+from .admin import admin_routes
 from .usage_api import usage_routes
 from .views import allocations_view, inventory_view
 
@@ -67,6 +68,7 @@ def make_app() -> web.Application:
             (url_path_join(prefix, "api/inventory"), InventoryHandler, args),
             (url_path_join(prefix, "api/allocations"), AllocationsHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+            *admin_routes(prefix, args),
             *usage_routes(prefix, ledger, inventory, site_teams(site.doc)),
         ],
         cookie_secret=os.urandom(32),

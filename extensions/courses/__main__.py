@@ -1,0 +1,78 @@
+"""Run the `courses` service (JupyterHub starts it as a managed service).
+
+Environment: SANDBOX_DATA (labs and hand-ins go under <data>/courses),
+SANDBOX_COURSES_PORT, SANDBOX_COURSES_NOTEBOOKS (folders publishable as labs; default
+the repository's notebooks/), SANDBOX_COURSES_STUDENTS_GROUP and
+SANDBOX_COURSES_INSTRUCTORS_GROUP (group templates, default {course}-students and
+{course}-instructors); JupyterHub sets the JUPYTERHUB_* ones."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+from jupyterhub.services.auth import HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import web
+
+from . import handlers as h
+from .roles import CourseNaming
+from .service import CourseService
+from .store import CourseStore
+
+REPO = Path(__file__).resolve().parents[2]
+NAME = r"([^/]+)"
+
+
+def make_app(env: dict[str, str] | None = None) -> web.Application:
+    env = dict(os.environ if env is None else env)
+    data = Path(env["SANDBOX_DATA"]) / "courses"
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    notebooks = Path(env.get("SANDBOX_COURSES_NOTEBOOKS") or REPO / "notebooks")
+    service = CourseService(store=CourseStore(data), notebooks=notebooks)
+    args = {"service": service, "naming": CourseNaming.from_env(env)}
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/courses/")
+    api = url_path_join(prefix, "api")
+    routes = [
+        (prefix, h.PageHandler, args),
+        (prefix.rstrip("/"), web.RedirectHandler, {"url": prefix}),
+        (f"{api}/me", h.MeHandler, args),
+        (f"{api}/sync", h.SyncHandler, args),
+        (f"{api}/repo-labs", h.RepoLabsHandler, args),
+        (f"{api}/courses/{NAME}/labs", h.LabsHandler, args),
+        (f"{api}/courses/{NAME}/labs/{NAME}", h.LabHandler, args),
+        (f"{api}/courses/{NAME}/labs/{NAME}/submissions", h.SubmissionsHandler, args),
+        (f"{api}/courses/{NAME}/labs/{NAME}/my-submissions", h.MySubmissionsHandler, args),
+        (
+            f"{api}/courses/{NAME}/labs/{NAME}/submissions/{NAME}/([^/]+)\\.zip",
+            h.SubmissionZipHandler,
+            args,
+        ),
+        (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+        (
+            url_path_join(prefix, "static/(.*)"),
+            web.StaticFileHandler,
+            {"path": str(Path(__file__).parent / "static")},
+        ),
+    ]
+    return web.Application(routes, cookie_secret=os.urandom(32), prefix=prefix)
+
+
+async def serve() -> None:
+    make_app().listen(int(os.environ["SANDBOX_COURSES_PORT"]), address="127.0.0.1")
+    # The hub stops its services with a signal: end quietly, without a traceback.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def main() -> None:
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""How the hub runs the `courses` service: its service entry, roles, and what servers
+need to reach it. hub_config/wiring.py adds these to JupyterHub's config."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+PASSED_THROUGH = (
+    "SANDBOX_COURSES_NOTEBOOKS",
+    "SANDBOX_COURSES_STUDENTS_GROUP",
+    "SANDBOX_COURSES_INSTRUCTORS_GROUP",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def courses_port(env: Mapping[str, str]) -> int:
+    """SANDBOX_COURSES_PORT, or a free port: the four ports that follow SANDBOX_PORT are
+    the proxy's, the hub's and the slices service's, and other hubs may sit beyond."""
+    raw = env.get("SANDBOX_COURSES_PORT", "").strip()
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            raise ValueError("SANDBOX_COURSES_PORT must be a port number")
+        return int(raw)
+    return _free_port()
+
+
+def courses_service(env: Mapping[str, str], service_env: Mapping[str, str]) -> dict[str, Any]:
+    port = courses_port(env)
+    environment = dict(service_env)
+    environment["SANDBOX_COURSES_PORT"] = str(port)
+    environment.update({k: env[k] for k in PASSED_THROUGH if env.get(k)})
+    return {
+        "name": "courses",
+        "url": f"http://127.0.0.1:{port}",
+        "command": [sys.executable, "-m", "extensions.courses"],
+        "environment": environment,
+        "oauth_no_confirm": True,
+        "display": True,
+    }
+
+
+def server_environment(service: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Where a user's server finds the service (it pulls and hands in with its own
+    token). Servers that cannot reach the hub's 127.0.0.1 (containers, other nodes) need
+    SANDBOX_COURSES_URL set to an address they can reach, e.g. the public proxy's."""
+    url = env.get("SANDBOX_COURSES_URL") or service["url"] + "/services/courses/"
+    return {"SANDBOX_COURSES_URL": url}
+
+
+COURSES_ROLES: list[dict[str, Any]] = [
+    # Course membership is read from the hub's groups, nothing more.
+    {"name": "courses-service", "scopes": ["read:users:groups"], "services": ["courses"]},
+]

@@ -1,0 +1,150 @@
+// The courses page: instructors publish labs and read hand-ins; students see their labs.
+// Every request sends the page's XSRF token (the service refuses cookie requests without it).
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("courses-config").textContent);
+  const root = document.getElementById("courses");
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("data-")) node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  async function api(path, options) {
+    const opts = Object.assign({ headers: {} }, options || {});
+    opts.headers["X-XSRFToken"] = config.xsrf;
+    if (opts.body && typeof opts.body !== "string") {
+      opts.body = JSON.stringify(opts.body);
+      opts.headers["Content-Type"] = "application/json";
+    }
+    const resp = await fetch(config.prefix + path, opts);
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw new Error(data.message || resp.statusText);
+    return data;
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString() : "no due date";
+  }
+
+  function lateBadge(sub) {
+    return sub.late ? el("span", { class: "late" }, "late") : el("span", { class: "ontime" }, "on time");
+  }
+
+  function labRow(course, lab, role) {
+    const row = el("tr", { "data-lab": lab.name },
+      el("td", {}, el("strong", {}, lab.title), " ", el("code", {}, lab.name)),
+      el("td", {}, "version " + lab.version),
+      el("td", { class: "due" }, when(lab.due_iso)),
+      el("td", {}, lab.files.length + " files"));
+    if (role === "instructor") {
+      row.append(el("td", { class: "handins" }, (lab.students_handed_in || 0) + " students handed in"));
+    } else {
+      const mine = lab.my_submissions || [];
+      const cell = el("td", { class: "mine" });
+      if (mine.length) cell.append("handed in " + when(mine[0].submitted_iso) + " ", lateBadge(mine[0]));
+      else cell.append("not handed in");
+      row.append(cell);
+    }
+    return row;
+  }
+
+  async function showSubmissions(course, lab, target) {
+    target.replaceChildren("loading ...");
+    try {
+      const data = await api(`api/courses/${course}/labs/${lab.name}/submissions`);
+      const table = el("table", { class: "submissions", "data-lab": lab.name },
+        el("tr", {}, el("th", {}, "student"), el("th", {}, "handed in"), el("th", {}, ""),
+          el("th", {}, "files"), el("th", {}, "")));
+      for (const s of data.submissions) {
+        const href = `${config.prefix}api/courses/${course}/labs/${lab.name}/submissions/` +
+          `${encodeURIComponent(s.student)}/${encodeURIComponent(s.id)}.zip`;
+        table.append(el("tr", { "data-student": s.student },
+          el("td", {}, s.student), el("td", {}, when(s.submitted_iso)), el("td", {}, lateBadge(s)),
+          el("td", {}, s.files.join(", ")),
+          el("td", {}, el("a", { href: href, class: "download" }, "download"))));
+      }
+      target.replaceChildren(data.submissions.length ? table : "no hand-ins yet");
+    } catch (e) {
+      target.replaceChildren(el("p", { class: "message error" }, e.message));
+    }
+  }
+
+  async function publishForm(course) {
+    const message = el("p", { class: "message" });
+    const folder = el("select", { name: "repo_path" });
+    try {
+      const data = await api("api/repo-labs");
+      for (const f of data.folders) folder.append(el("option", { value: f }, f));
+    } catch (e) {
+      message.className = "message error";
+      message.textContent = e.message;
+    }
+    const name = el("input", { name: "name", required: true, pattern: "[a-z0-9][a-z0-9_.-]*" });
+    const title = el("input", { name: "title" });
+    const due = el("input", { name: "due", type: "datetime-local" });
+    const form = el("form", { class: "publish" },
+      el("label", {}, "notebooks folder"), folder,
+      el("label", {}, "lab name"), name,
+      el("label", {}, "title"), title,
+      el("label", {}, "due (your time)"), due,
+      el("span", {}), el("button", { type: "submit" }, "Publish"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      message.className = "message";
+      message.textContent = "publishing ...";
+      const body = { name: name.value, title: title.value, repo_path: folder.value };
+      if (due.value) body.due = new Date(due.value).toISOString();
+      try {
+        const meta = await api(`api/courses/${course}/labs`, { method: "POST", body: body });
+        message.textContent = `Published ${meta.name} version ${meta.version}.`;
+        await refresh();
+      } catch (e) {
+        message.className = "message error";
+        message.textContent = e.message;
+      }
+    });
+    return el("div", {}, el("h3", {}, "Publish a lab from the repository's notebooks"), form, message,
+      el("p", { class: "hint" }, "To publish a folder from your own server, use the Course labs panel in JupyterLab."));
+  }
+
+  async function render(me) {
+    const sections = [];
+    if (!me.courses.length) {
+      sections.push(el("p", {}, "You are not in any course. Course membership comes from your groups."));
+    }
+    for (const course of me.courses) {
+      const section = el("section", { class: "course", "data-course": course.name, "data-role": course.role },
+        el("h2", {}, course.name + " ", el("span", { class: "role" }, course.role)));
+      const table = el("table", { class: "labs" });
+      for (const lab of course.labs) table.append(labRow(course.name, lab, course.role));
+      section.append(course.labs.length ? table : el("p", {}, "No labs published yet."));
+      if (course.role === "instructor") {
+        for (const lab of course.labs) {
+          const target = el("div", { class: "submissions-of", "data-lab": lab.name });
+          section.append(el("h3", {}, "Hand-ins: " + lab.name), target);
+          showSubmissions(course.name, lab, target);
+        }
+        section.append(await publishForm(course.name));
+      } else {
+        section.append(el("p", { class: "hint" },
+          "Labs arrive in your home (" + course.name + "/<lab>) when your server starts. " +
+          "In JupyterLab, the Course labs panel pulls updates without overwriting your edits, and hands in."));
+      }
+      sections.push(section);
+    }
+    root.replaceChildren(...sections);
+  }
+
+  async function refresh() {
+    await render(await api("api/me"));
+  }
+
+  render(config.me);
+})();

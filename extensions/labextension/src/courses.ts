@@ -1,0 +1,233 @@
+// The Course labs panel: the user's courses and labs, pull (never overwrites an edit),
+// hand in (students), and publish a folder of this server (instructors).
+
+import { h } from './dom';
+
+export interface Submission {
+  id: string;
+  submitted_iso: string;
+  late: boolean;
+}
+
+export interface Lab {
+  name: string;
+  title: string;
+  version: number;
+  due_iso: string | null;
+  files: string[];
+  my_submissions?: Submission[];
+  students_handed_in?: number;
+  local?: { pulled_version: number; edited: string[]; present?: boolean };
+}
+
+export interface Course {
+  name: string;
+  role: 'student' | 'instructor';
+  labs: Lab[];
+}
+
+export interface Me {
+  user: string;
+  courses: Course[];
+}
+
+export interface PullResult {
+  course: string;
+  lab: string;
+  version?: number;
+  previous_version?: number;
+  kept?: string[];
+  written?: string[];
+  error?: string;
+}
+
+export interface PublishForm {
+  course: string;
+  name: string;
+  folder: string;
+  title: string;
+  due: string | null;
+}
+
+export interface CoursesState {
+  me: Me | null;
+  busy: boolean;
+  message: string;
+  error: boolean;
+  currentFolder: string;
+}
+
+export interface CoursesActions {
+  refresh(): void;
+  pull(): void;
+  handIn(course: string, lab: string): void;
+  publish(form: PublishForm): void;
+}
+
+/** One line per lab of a pull: what changed, and which of the user's edits were kept. */
+export function summarisePull(results: PullResult[]): string[] {
+  return results.map(r => {
+    const name = `${r.course}/${r.lab}`;
+    if (r.error) {
+      return `${name}: not pulled (${r.error})`;
+    }
+    const parts: string[] = [];
+    const written = r.written ?? [];
+    parts.push(written.length ? `${written.length} file(s) updated` : 'up to date');
+    if (r.kept && r.kept.length) {
+      parts.push(`kept your edits in ${r.kept.join(', ')}`);
+    }
+    return `${name} (version ${r.version ?? '?'}): ${parts.join('; ')}`;
+  });
+}
+
+export function dueText(iso: string | null, now: Date = new Date()): string {
+  if (!iso) {
+    return 'no due date';
+  }
+  const due = new Date(iso);
+  const text = `due ${due.toLocaleString()}`;
+  return due.getTime() < now.getTime() ? `${text} (past)` : text;
+}
+
+function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolean): HTMLElement {
+  const local = lab.local;
+  const status =
+    local && local.pulled_version
+      ? `you have version ${local.pulled_version} of ${lab.version}`
+      : 'not in your home yet: pull';
+  const item = h(
+    'li',
+    { class: 'sandbox-Lab', 'data-course': course.name, 'data-lab': lab.name },
+    h('div', { class: 'sandbox-Lab-title' }, `${lab.title} (${course.name}/${lab.name})`),
+    h('div', { class: 'sandbox-Lab-meta' }, `${dueText(lab.due_iso)} · ${status}`)
+  );
+  if (local && local.edited.length) {
+    item.append(h('div', { class: 'sandbox-Lab-edited' }, `edited by you: ${local.edited.join(', ')}`));
+  }
+  if (course.role === 'student') {
+    const last = (lab.my_submissions ?? [])[0];
+    item.append(
+      h(
+        'div',
+        { class: 'sandbox-Lab-handin' },
+        last
+          ? `handed in ${new Date(last.submitted_iso).toLocaleString()}${last.late ? ' (late)' : ''}`
+          : 'not handed in'
+      )
+    );
+    const button = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-mod-accept',
+        'data-action': 'handin',
+        'data-course': course.name,
+        'data-lab': lab.name,
+        disabled: busy
+      },
+      'Hand in'
+    );
+    button.addEventListener('click', () => actions.handIn(course.name, lab.name));
+    item.append(button);
+  } else {
+    item.append(
+      h('div', { class: 'sandbox-Lab-handin' }, `${lab.students_handed_in ?? 0} students handed in`)
+    );
+  }
+  return item;
+}
+
+function publishForm(courses: Course[], state: CoursesState, actions: CoursesActions): HTMLElement {
+  const course = h(
+    'select',
+    { name: 'course' },
+    ...courses.map(c => h('option', { value: c.name }, c.name))
+  ) as HTMLSelectElement;
+  const name = h('input', { name: 'name', placeholder: 'lab name, e.g. lab2' }) as HTMLInputElement;
+  const folder = h('input', { name: 'folder', value: state.currentFolder }) as HTMLInputElement;
+  const title = h('input', { name: 'title', placeholder: 'title (optional)' }) as HTMLInputElement;
+  const due = h('input', { name: 'due', type: 'datetime-local' }) as HTMLInputElement;
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'jp-mod-styled jp-mod-accept', disabled: state.busy },
+    'Publish'
+  );
+  const form = h(
+    'form',
+    { class: 'sandbox-Publish' },
+    h('h3', {}, 'Publish a folder as a lab'),
+    h('label', {}, 'course ', course),
+    h('label', {}, 'folder ', folder),
+    h('label', {}, 'lab ', name),
+    h('label', {}, 'title ', title),
+    h('label', {}, 'due ', due),
+    submit
+  );
+  form.addEventListener('submit', event => {
+    event.preventDefault();
+    actions.publish({
+      course: course.value,
+      name: name.value.trim(),
+      folder: folder.value.trim(),
+      title: title.value.trim(),
+      due: due.value ? new Date(due.value).toISOString() : null
+    });
+  });
+  return form;
+}
+
+export function renderCoursesPanel(
+  node: HTMLElement,
+  state: CoursesState,
+  actions: CoursesActions
+): void {
+  const pull = h(
+    'button',
+    { class: 'jp-mod-styled', 'data-action': 'pull', disabled: state.busy },
+    'Pull updates'
+  );
+  pull.addEventListener('click', () => actions.pull());
+  const refresh = h(
+    'button',
+    { class: 'jp-mod-styled', 'data-action': 'refresh', disabled: state.busy },
+    'Refresh'
+  );
+  refresh.addEventListener('click', () => actions.refresh());
+  const children: HTMLElement[] = [
+    h('h2', {}, 'Course labs'),
+    h('div', { class: 'sandbox-Actions' }, pull, refresh)
+  ];
+  if (state.message) {
+    children.push(
+      h(
+        'pre',
+        { class: state.error ? 'sandbox-Message sandbox-Error' : 'sandbox-Message' },
+        state.message
+      )
+    );
+  }
+  const me = state.me;
+  if (!me) {
+    children.push(h('p', {}, state.error ? '' : 'Loading ...'));
+  } else if (!me.courses.length) {
+    children.push(h('p', {}, 'You are not in any course.'));
+  } else {
+    for (const course of me.courses) {
+      children.push(
+        h(
+          'section',
+          { class: 'sandbox-Course', 'data-course': course.name, 'data-role': course.role },
+          h('h3', {}, `${course.name} (${course.role})`),
+          course.labs.length
+            ? h('ul', {}, ...course.labs.map(lab => labItem(course, lab, actions, state.busy)))
+            : h('p', {}, 'No labs published yet.')
+        )
+      );
+    }
+    const teaching = me.courses.filter(c => c.role === 'instructor');
+    if (teaching.length) {
+      children.push(publishForm(teaching, state, actions));
+    }
+  }
+  node.replaceChildren(...children);
+}

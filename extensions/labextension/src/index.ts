@@ -1,0 +1,186 @@
+// AI Sandbox Hub in JupyterLab: the slice in the status bar, a live slice panel (right
+// sidebar), and the Course labs panel (left sidebar).
+
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { LabIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
+
+import { post, requestAPI } from './api';
+import {
+  CoursesState,
+  Me,
+  PublishForm,
+  PullResult,
+  renderCoursesPanel,
+  summarisePull
+} from './courses';
+import { SliceInfo, parseSliceInfo, secondsLeft, statusText, worstLevel } from './model';
+import { PanelState, renderSlicePanel } from './panel';
+
+const POLL_MS = 5000;
+
+const gpuIcon = new LabIcon({
+  name: 'sandbox-labextension:gpu',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
+    '<path d="M3 7h18v10H3zM5 9v6h14V9zM7 10h2v4H7zm4 0h2v4h-2zm4 0h2v4h-2zM6 17h2v2H6zm10 0h2v2h-2z"/>' +
+    '</g></svg>'
+});
+
+const labsIcon = new LabIcon({
+  name: 'sandbox-labextension:labs',
+  svgstr:
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><g class="jp-icon3" fill="#616161">' +
+    '<path d="M12 3 1 9l11 6 9-4.9V17h2V9zM5 13.2v4L12 21l7-3.8v-4L12 17z"/></g></svg>'
+});
+
+function sliceFeature(app: JupyterFrontEnd, statusBar: IStatusBar): void {
+  const panel = new Widget();
+  panel.id = 'sandbox-slice-panel';
+  panel.addClass('sandbox-SlicePanel');
+  panel.title.icon = gpuIcon;
+  panel.title.caption = 'Your GPU slice';
+  app.shell.add(panel, 'right', { rank: 900 });
+
+  const status = new Widget();
+  status.id = 'sandbox-slice-status';
+  status.addClass('sandbox-SliceStatus');
+  status.node.title = 'Your GPU slice: click for memory, utilisation and warnings';
+  status.node.textContent = 'Slice ...';
+  status.node.addEventListener('click', () => app.shell.activateById(panel.id));
+  statusBar.registerStatusItem('sandbox-labextension:slice', {
+    item: status,
+    align: 'left',
+    rank: 50
+  });
+
+  const state: PanelState = { info: null, error: null, fetchedAtMs: Date.now() };
+  const draw = () => {
+    const now = Date.now();
+    renderSlicePanel(panel.node, state, now);
+    const info = state.info;
+    if (!info) {
+      status.node.textContent = state.error ? 'Slice: unavailable' : 'Slice ...';
+      return;
+    }
+    status.node.textContent = statusText(info, secondsLeft(info, state.fetchedAtMs, now));
+    status.node.dataset.slice = info.profile;
+    status.node.dataset.simulated = String(info.simulated);
+    status.node.dataset.level = worstLevel(info.warnings) ?? '';
+  };
+  const poll = async () => {
+    if (document.hidden && state.info) {
+      return;
+    }
+    try {
+      state.info = parseSliceInfo(await requestAPI<SliceInfo>('slice'));
+      state.error = null;
+      state.fetchedAtMs = Date.now();
+    } catch (e) {
+      state.error = `Could not read the slice: ${(e as Error).message}`;
+    }
+    draw();
+  };
+  app.commands.addCommand('sandbox:open-slice-panel', {
+    label: 'Show my GPU slice',
+    execute: () => app.shell.activateById(panel.id)
+  });
+  void poll();
+  window.setInterval(() => void poll(), POLL_MS);
+}
+
+function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | null): void {
+  const panel = new Widget();
+  panel.id = 'sandbox-courses';
+  panel.addClass('sandbox-CoursesPanel');
+  panel.title.icon = labsIcon;
+  panel.title.caption = 'Course labs';
+  app.shell.add(panel, 'left', { rank: 850 });
+
+  const state: CoursesState = {
+    me: null,
+    busy: false,
+    message: '',
+    error: false,
+    currentFolder: browser ? browser.model.path : ''
+  };
+  const draw = () => renderCoursesPanel(panel.node, state, actions);
+  const run = async (what: () => Promise<string>) => {
+    state.busy = true;
+    draw();
+    try {
+      state.message = await what();
+      state.error = false;
+    } catch (e) {
+      state.message = (e as Error).message;
+      state.error = true;
+    }
+    try {
+      state.me = await requestAPI<Me>('courses');
+    } catch (e) {
+      if (!state.error) {
+        state.message = (e as Error).message;
+        state.error = true;
+      }
+    }
+    state.busy = false;
+    draw();
+    if (browser) {
+      void browser.model.refresh();
+    }
+  };
+  const actions = {
+    refresh: () => void run(async () => ''),
+    pull: () =>
+      void run(async () => {
+        const reply = await post<{ results: PullResult[] }>('courses/pull', {});
+        return summarisePull(reply.results).join('\n') || 'No labs to pull.';
+      }),
+    handIn: (course: string, lab: string) =>
+      void run(async () => {
+        const record = await post<{ submitted_iso: string; late: boolean }>('courses/handin', {
+          course,
+          lab
+        });
+        const when = new Date(record.submitted_iso).toLocaleString();
+        return `Handed in ${course}/${lab} at ${when}${record.late ? ' (late)' : ''}.`;
+      }),
+    publish: (form: PublishForm) =>
+      void run(async () => {
+        const meta = await post<{ name: string; version: number; files: string[] }>(
+          'courses/publish',
+          form
+        );
+        return `Published ${form.course}/${meta.name} version ${meta.version} (${meta.files.length} files).`;
+      })
+  };
+  if (browser) {
+    browser.model.pathChanged.connect(() => {
+      state.currentFolder = browser.model.path;
+      if (!state.busy) {
+        draw();
+      }
+    });
+  }
+  app.commands.addCommand('sandbox:pull-labs', {
+    label: 'Pull course lab updates',
+    execute: () => actions.pull()
+  });
+  actions.refresh();
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'sandbox-labextension:plugin',
+  description: 'The GPU slice in the status bar, a live slice panel, and course labs.',
+  autoStart: true,
+  requires: [IStatusBar],
+  optional: [IDefaultFileBrowser],
+  activate: (app: JupyterFrontEnd, statusBar: IStatusBar, browser: IDefaultFileBrowser | null) => {
+    sliceFeature(app, statusBar);
+    coursesFeature(app, browser);
+  }
+};
+
+export default plugin;

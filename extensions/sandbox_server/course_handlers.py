@@ -1,0 +1,125 @@
+"""The server's course actions (JupyterLab's Course labs panel calls these): list,
+pull with the nbgitpuller rule, hand in, and publish a folder of this server's home."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from extensions.courses.bundle import BundleError, encode, read_folder
+from extensions.courses.puller import lab_folder, local_status, pull_all
+from extensions.courses.roles import valid_name
+
+from .courses_client import CoursesClient, CoursesUnavailable
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="")
+
+
+class CourseActionHandler(APIHandler):
+    @property
+    def client(self) -> CoursesClient:
+        client = self.settings.get("sandbox_courses_client")
+        if client is None:
+            raise web.HTTPError(404, "Courses are not set up on this hub.")
+        return client
+
+    @property
+    def home(self) -> Path:
+        return Path(self.settings["server_root_dir"]).expanduser()
+
+    def body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise web.HTTPError(400, "The body must be JSON.") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "The body must be a JSON object.")
+        return body
+
+    def names(self, body: dict[str, Any], *keys: str) -> list[str]:
+        values = [body.get(k) for k in keys]
+        if not all(isinstance(v, str) and valid_name(v) for v in values):
+            raise web.HTTPError(400, f"Give {' and '.join(keys)} as lowercase names.")
+        return values  # type: ignore[return-value]
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            return await self.client.request(method, path, body)
+        except CoursesUnavailable as e:
+            raise web.HTTPError(e.status, e.message) from None
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload))
+
+
+class CoursesHandler(CourseActionHandler):
+    @web.authenticated
+    async def get(self) -> None:
+        me = await self.call("GET", "api/me")
+        for course in me["courses"]:
+            for lab in course["labs"]:
+                lab["local"] = local_status(self.home, course["name"], lab["name"])
+        self.reply(me)
+
+
+class PullHandler(CourseActionHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.body()
+        if body.get("course") or body.get("lab"):
+            course, lab = self.names(body, "course", "lab")
+            labs = [await self.call("GET", f"api/courses/{_q(course)}/labs/{_q(lab)}")]
+            labs[0]["course"], labs[0]["name"] = course, lab
+        else:
+            labs = (await self.call("GET", "api/sync"))["labs"]
+        self.reply({"results": pull_all(self.home, labs)})
+
+
+class HandInHandler(CourseActionHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        course, lab = self.names(self.body(), "course", "lab")
+        try:
+            files = read_folder(lab_folder(self.home, course, lab))
+        except BundleError as e:
+            raise web.HTTPError(400, f"Cannot hand in {course}/{lab}: {e}") from None
+        record = await self.call(
+            "POST",
+            f"api/courses/{_q(course)}/labs/{_q(lab)}/submissions",
+            {"files": encode(files)},
+        )
+        self.reply(record, status=201)
+
+
+class PublishHandler(CourseActionHandler):
+    @web.authenticated
+    async def post(self) -> None:
+        body = self.body()
+        course, name = self.names(body, "course", "name")
+        folder = str(body.get("folder") or "").strip("/")
+        root = self.home.resolve()
+        source = (root / folder).resolve()
+        if not folder or source == root or not source.is_relative_to(root):
+            raise web.HTTPError(400, "Give a folder inside your home to publish.")
+        try:
+            files = read_folder(source)
+        except BundleError as e:
+            raise web.HTTPError(400, f"Cannot publish {folder}: {e}") from None
+        payload = {
+            "name": name,
+            "title": body.get("title") or name,
+            "due": body.get("due"),
+            "files": encode(files),
+            "source": f"server:{folder}",
+        }
+        meta = await self.call("POST", f"api/courses/{_q(course)}/labs", payload)
+        self.reply(meta, status=201)

@@ -1,0 +1,68 @@
+"""The user's server talking to the `courses` hub service, with the server's own hub
+token (JUPYTERHUB_API_TOKEN). The service decides what this user may do; this side
+only carries files between the user's home and the service."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
+
+
+class CoursesUnavailable(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error_message(body: bytes, fallback: str) -> str:
+    try:
+        return str(json.loads(body).get("message") or fallback)
+    except (ValueError, AttributeError):
+        return fallback
+
+
+class CoursesClient:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.token = token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CoursesClient | None:
+        url, token = env.get("SANDBOX_COURSES_URL"), env.get("JUPYTERHUB_API_TOKEN")
+        return cls(url, token) if url and token else None
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+
+    def sync_blocking(self, timeout: float = 10) -> list[dict[str, Any]]:
+        """Every lab for this user (at server start, before the event loop runs)."""
+        req = urllib.request.Request(self.base_url + "api/sync", headers=self._headers())
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (our hub)
+                return json.loads(resp.read())["labs"]
+        except urllib.error.HTTPError as e:
+            raise CoursesUnavailable(e.code, _error_message(e.read(), e.reason)) from None
+        except (OSError, ValueError, KeyError) as e:
+            raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
+
+    async def request(self, method: str, path: str, body: Any = None) -> Any:
+        try:
+            resp = await AsyncHTTPClient().fetch(
+                self.base_url + path,
+                method=method,
+                headers=self._headers(),
+                body=None if body is None else json.dumps(body),
+                request_timeout=120,
+            )
+        except HTTPClientError as e:
+            raw = e.response.body if e.response is not None else b""
+            raise CoursesUnavailable(e.code, _error_message(raw, str(e))) from None
+        except OSError as e:
+            raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
+        return json.loads(resp.body)

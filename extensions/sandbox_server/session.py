@@ -1,0 +1,99 @@
+"""Time and budget left for this server, and the warnings the user should see. Pure.
+
+The hub's team policy may put these in the server's environment (all optional):
+``SANDBOX_SESSION_ENDS_AT`` (unix seconds when the session is stopped),
+``SANDBOX_GPU_HOURS_LEFT`` (the team's GPU-hours left when the server started),
+``SANDBOX_GPU_HOURS_BUDGET`` (the team's budget for the period) and ``SANDBOX_TEAM``.
+Without them the fields are null and no warning is raised."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from spawners.core.profiles import SLICES_BY_NAME
+
+SESSION_WARN_S = 15 * 60
+SESSION_CRITICAL_S = 5 * 60
+BUDGET_WARN_FRACTION = 0.1
+MEMORY_WARN_FRACTION = 0.9
+
+
+def _number(env: Mapping[str, str], key: str) -> float | None:
+    try:
+        value = float(env.get(key, ""))
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def session_fields(env: Mapping[str, str], started_at: float, now: float) -> dict[str, Any]:
+    ends_at = _number(env, "SANDBOX_SESSION_ENDS_AT")
+    return {
+        "started_at": started_at,
+        "elapsed_seconds": max(0.0, now - started_at),
+        "ends_at": ends_at,
+        "seconds_left": None if ends_at is None else max(0.0, ends_at - now),
+    }
+
+
+def budget_fields(env: Mapping[str, str], started_at: float, now: float) -> dict[str, Any]:
+    """GPU-hours left: the team's figure at start minus what this server has used since
+    (others on the team use some too, so this is an upper bound between refreshes)."""
+    profile = SLICES_BY_NAME.get(env.get("SANDBOX_SLICE", ""))
+    weight = float(profile.gpu_hour_weight) if profile else 0.0
+    used = weight * max(0.0, now - started_at) / 3600
+    left_at_start = _number(env, "SANDBOX_GPU_HOURS_LEFT")
+    return {
+        "team": env.get("SANDBOX_TEAM") or None,
+        "weight": weight,
+        "gpu_hours_used_this_session": used,
+        "gpu_hours_left": None if left_at_start is None else left_at_start - used,
+        "gpu_hours_budget": _number(env, "SANDBOX_GPU_HOURS_BUDGET"),
+    }
+
+
+def _warning(code: str, level: str, message: str) -> dict[str, str]:
+    return {"code": code, "level": level, "message": message}
+
+
+def slice_warnings(info: Mapping[str, Any], next_slice_up: str | None = None) -> list[dict]:
+    """What the status bar and panel warn about, most urgent first."""
+    out = []
+    left = (info.get("session") or {}).get("seconds_left")
+    if left is not None and left <= SESSION_WARN_S:
+        level = "critical" if left <= SESSION_CRITICAL_S else "warning"
+        out.append(
+            _warning(
+                "session-ending",
+                level,
+                f"This session ends in {max(0, round(left / 60))} min: save your work.",
+            )
+        )
+    budget = info.get("budget") or {}
+    hours_left, total = budget.get("gpu_hours_left"), budget.get("gpu_hours_budget")
+    if hours_left is not None:
+        if hours_left <= 0:
+            out.append(
+                _warning("budget-exhausted", "critical", "Your team's GPU-hours are used up.")
+            )
+        elif (total and hours_left <= BUDGET_WARN_FRACTION * total) or hours_left < 1:
+            out.append(
+                _warning(
+                    "budget-low",
+                    "warning",
+                    f"Your team has {hours_left:.1f} GPU-hours left this period.",
+                )
+            )
+    used, total_bytes = info.get("memory_used_bytes"), info.get("memory_total_bytes")
+    if used is not None and total_bytes and used >= MEMORY_WARN_FRACTION * total_bytes:
+        hint = f" If you run out, ask for {next_slice_up}." if next_slice_up else ""
+        out.append(
+            _warning(
+                "memory-high",
+                "warning",
+                f"GPU memory is {100 * used / total_bytes:.0f}% full.{hint}",
+            )
+        )
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(out, key=lambda w: order[w["level"]])

@@ -1,0 +1,165 @@
+// The capacity page: every GPU as its 8 memory slots, who holds what, free capacity,
+// fragmentation, servers without a GPU and per-team usage; refreshed every few seconds.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("capacity-config").textContent);
+  const REFRESH_MS = 3000;
+  const COLOURS = ["#3b6fd4", "#1b8a5a", "#b5532a", "#7a4cc2", "#a8326e", "#2a8a99", "#8a7a1b", "#555f6e"];
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("data-") || k === "title" || k === "style") node.setAttribute(k, v);
+      else node[k] = v;
+    }
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+
+  async function api(path, options) {
+    const opts = Object.assign({ headers: {} }, options || {});
+    opts.headers["X-XSRFToken"] = config.xsrf;
+    const resp = await fetch(config.prefix + path, opts);
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      const err = new Error(data.message || resp.statusText);
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  }
+
+  const since = (t) => (t ? new Date(t * 1000).toLocaleString() : "");
+  const colour = (id) => COLOURS[id % COLOURS.length];
+  const serverLabel = (h) => h.user + (h.server_name ? "/" + h.server_name : "");
+
+  async function stop(h, button) {
+    if (!confirm(`Stop ${serverLabel(h)}'s server (${h.slice})?`)) return;
+    button.disabled = true;
+    button.textContent = "stopping ...";
+    try {
+      await api("api/servers/stop", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ user: h.user, server_name: h.server_name }),
+      });
+      await refresh();
+    } catch (e) {
+      button.textContent = "failed: " + e.message;
+    }
+  }
+
+  function allocationsTable(list) {
+    const table = el("table", { class: "allocations" },
+      el("tr", {}, ...["slice", "slots", "user", "server", "team", "image", "since", ""].map((h) => el("th", {}, h))));
+    for (const h of list) {
+      const button = el("button", { class: "stop", "data-user": h.user, "data-server": h.server_name }, "stop");
+      button.addEventListener("click", () => stop(h, button));
+      table.append(el("tr", { "data-allocation": h.id },
+        el("td", {}, h.slice), el("td", {}, h.start === null ? "" : "from " + h.start),
+        el("td", {}, h.user), el("td", {}, h.server_name || "(default)"), el("td", {}, h.team || ""),
+        el("td", {}, h.image), el("td", {}, since(h.since)), el("td", {}, button)));
+    }
+    return table;
+  }
+
+  function fragmentation(gpuFrag) {
+    if (!gpuFrag || !gpuFrag.blocked.length) return el("p", { class: "muted" }, "Nothing blocked.");
+    const list = el("ul", { class: "blocked" });
+    for (const b of gpuFrag.blocked) {
+      const why = b.compute_short ? "no compute left" : b.fragmented ? "fragmented (enough free memory, no aligned place)" : "not enough free memory";
+      const starts = b.starts.map((s) => `at slot ${s.start}: ` +
+        (s.blocked_by.length ? s.blocked_by.map((r) => `${serverLabel(r)} (${r.slice})`).join(", ") : "free")).join("; ");
+      const fix = b.release_to_fit.length ? " Releasing " + b.release_to_fit.map(serverLabel).join(" and ") + " would make room." : "";
+      list.append(el("li", { "data-profile": b.profile }, el("strong", {}, b.profile), ` blocked: ${why}. ${starts}.${fix}`));
+    }
+    return list;
+  }
+
+  function gpuCard(gpu, gpuFrag) {
+    const slots = el("div", { class: "slots", "data-gpu": gpu.index });
+    for (const s of gpu.slots) {
+      const h = s.holder;
+      const box = el("div", {
+        class: "slot" + (h ? " held" : ""),
+        "data-slot": s.slot,
+        "data-holder": h ? h.user : "",
+        "data-slice": h ? h.slice : "",
+        title: h ? `${serverLabel(h)} · ${h.slice} · team ${h.team || "-"} · ${h.image} · since ${since(h.since)}` : "free",
+      }, el("span", { class: "n" }, s.slot + " "));
+      if (h) {
+        box.style.background = colour(h.id);
+        box.append(el("div", {}, h.user), el("div", {}, h.slice));
+      }
+      slots.append(box);
+    }
+    const free = Object.entries(gpu.free).map(([k, v]) => `${k}: ${v}`).join(", ");
+    return el("div", { class: "gpu" },
+      el("h3", {}, `GPU ${gpu.index} · ${gpu.node} · ${gpu.model} · ${gpu.mode}`),
+      slots,
+      el("p", { class: "muted" }, "free on this GPU: " + (free || "nothing")),
+      gpu.allocations.length ? allocationsTable(gpu.allocations) : el("p", { class: "muted" }, "No allocations."),
+      el("h4", {}, "Fragmentation"), fragmentation(gpuFrag));
+  }
+
+  function render(data) {
+    const source = document.getElementById("source");
+    source.textContent = data.simulated ? "simulated GPUs" : `real GPUs (${data.source})`;
+    source.className = "badge" + (data.simulated ? " simulated" : "");
+    const free = document.getElementById("free");
+    free.replaceChildren(
+      el("tr", {}, ...Object.keys(data.free).map((k) => el("th", {}, k))),
+      el("tr", {}, ...Object.entries(data.free).map(([k, v]) => el("td", { "data-profile": k }, v))));
+    const byGpu = Object.fromEntries(data.fragmentation.map((f) => [f.gpu_uuid, f]));
+    document.getElementById("gpus").replaceChildren(...data.gpus.map((g) => gpuCard(g, byGpu[g.uuid])));
+    document.getElementById("cpu").replaceChildren(
+      data.without_gpu.length ? allocationsTable(data.without_gpu) : el("p", { class: "muted" }, "None."));
+    document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+  }
+
+  function renderUsage(data) {
+    // The usage endpoint belongs to the quota work; show what it reports, whatever its shape.
+    const rows = Array.isArray(data) ? data : Array.isArray(data.teams) ? data.teams : Array.isArray(data.usage) ? data.usage : null;
+    const target = document.getElementById("usage");
+    if (rows && rows.length && typeof rows[0] === "object") {
+      const keys = Object.keys(rows[0]);
+      target.replaceChildren(el("table", {},
+        el("tr", {}, ...keys.map((k) => el("th", {}, k))),
+        ...rows.map((r) => el("tr", {}, ...keys.map((k) => el("td", {}, typeof r[k] === "number" ? r[k].toFixed(2) : JSON.stringify(r[k])))))));
+    } else {
+      target.replaceChildren(el("pre", {}, JSON.stringify(data, null, 1)));
+    }
+    target.className = "";
+  }
+
+  let busy = false;
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    const error = document.getElementById("error");
+    try {
+      render(await api("api/overview"));
+      error.hidden = true;
+    } catch (e) {
+      error.textContent = "Could not refresh: " + e.message;
+      error.hidden = false;
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function usage() {
+    try {
+      renderUsage(await api("api/usage"));
+    } catch (e) {
+      document.getElementById("usage").textContent =
+        e.status === 404 ? "This hub reports no per-team usage." : "Usage unavailable: " + e.message;
+    }
+  }
+
+  refresh();
+  usage();
+  setInterval(refresh, REFRESH_MS);
+  setInterval(usage, 10 * REFRESH_MS);
+})();

@@ -1,0 +1,85 @@
+"""The server's view of its slice: environment, session time and GPU-hours, warnings."""
+
+from __future__ import annotations
+
+import pytest
+
+from extensions.sandbox_server.session import slice_warnings
+from extensions.sandbox_server.slice_info import slice_info
+
+BASE = {
+    "SANDBOX_SLICE": "1g.10gb",
+    "SANDBOX_IMAGE": "base",
+    "CUDA_VISIBLE_DEVICES": "MIG-x",
+    "SANDBOX_SLICE_SIMULATED": "1",
+    "SANDBOX_SLICE_MEMORY_GB": "10",
+}
+
+
+def test_without_policy_fields_nothing_is_invented() -> None:
+    info = slice_info(BASE, now=1000.0, started_at=400.0)
+    assert info["profile"] == "1g.10gb"
+    assert info["session"] == {
+        "started_at": 400.0,
+        "elapsed_seconds": 600.0,
+        "ends_at": None,
+        "seconds_left": None,
+    }
+    assert info["budget"]["gpu_hours_left"] is None
+    assert info["budget"]["weight"] == pytest.approx(1 / 7)
+    assert info["next_slice_up"] == "1g.20gb"
+    assert info["warnings"] == []
+
+
+def test_session_end_and_budget_from_the_policy_environment() -> None:
+    env = dict(
+        BASE,
+        SANDBOX_SESSION_ENDS_AT="4000",
+        SANDBOX_GPU_HOURS_LEFT="2.0",
+        SANDBOX_GPU_HOURS_BUDGET="40",
+        SANDBOX_TEAM="acme",
+    )
+    info = slice_info(env, now=3700.0, started_at=100.0)
+    assert info["session"]["seconds_left"] == 300.0
+    # One hour on a 1g.10gb costs 1/7 GPU-hour.
+    assert info["budget"]["gpu_hours_left"] == pytest.approx(2.0 - 1 / 7)
+    assert info["budget"]["team"] == "acme"
+    codes = [(w["code"], w["level"]) for w in info["warnings"]]
+    assert codes == [("session-ending", "critical"), ("budget-low", "warning")]
+
+
+@pytest.mark.parametrize("bad", ["soon", "nan", "inf", ""])
+def test_garbage_policy_values_are_ignored(bad: str) -> None:
+    info = slice_info(dict(BASE, SANDBOX_SESSION_ENDS_AT=bad), now=1.0, started_at=0.0)
+    assert info["session"]["ends_at"] is None
+
+
+def test_warnings_order_and_thresholds() -> None:
+    info = {
+        "session": {"seconds_left": 14 * 60},
+        "budget": {"gpu_hours_left": 0.0, "gpu_hours_budget": 10.0},
+        "memory_used_bytes": 95,
+        "memory_total_bytes": 100,
+    }
+    warnings = slice_warnings(info, "3g.40gb")
+    assert [(w["code"], w["level"]) for w in warnings] == [
+        ("budget-exhausted", "critical"),
+        ("session-ending", "warning"),
+        ("memory-high", "warning"),
+    ]
+    assert "3g.40gb" in warnings[-1]["message"]
+    calm = {
+        "session": {"seconds_left": 3600},
+        "budget": {"gpu_hours_left": 5.0, "gpu_hours_budget": 10.0},
+        "memory_used_bytes": 10,
+        "memory_total_bytes": 100,
+    }
+    assert slice_warnings(calm) == []
+
+
+def test_cpu_server_has_no_device_and_no_advice() -> None:
+    info = slice_info({"SANDBOX_SLICE": "cpu", "CUDA_VISIBLE_DEVICES": ""}, now=1, started_at=0)
+    assert info["device_uuid"] == ""
+    assert info["memory_total_bytes"] == 0
+    assert info["next_slice_up"] is None
+    assert info["budget"]["weight"] == 0.0
