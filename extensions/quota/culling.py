@@ -37,6 +37,10 @@ class TeamIdleArbiter:
         self.default = default
         self.hub = hub
 
+    def __deepcopy__(self, memo: dict) -> TeamIdleArbiter:
+        # traitlets deep-copies config values; the ledger's engine must stay one object.
+        return self
+
     async def __call__(
         self, *, inactive: timedelta, inactive_limit: int, server: dict[str, Any], **_: Any
     ) -> bool:
