@@ -1,10 +1,16 @@
 """Where servers run: the site's backend, applied to JupyterHub's config, and the
-per-engine hooks reconciliation uses at start-up."""
+per-engine hooks reconciliation uses at start-up.
+
+Engine modules are imported only when their backend is configured: batchspawner, for
+one, registers an API handler on import (replaced here by a hardened one), and a hub that
+runs local servers should not carry it."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +20,143 @@ from spawners.backends.local import (
     local_server_running,
     stop_abandoned_local_server,
 )
+from spawners.backends.slurm_jobs import SlurmCommands
 from spawners.ledger.records import AllocationRecord
 
+
+def _slurm_commands() -> SlurmCommands:
+    # Reconciliation runs before the backend is configured: find squeue on PATH.
+    squeue = shutil.which("squeue") or "/usr/bin/squeue"
+    return SlurmCommands(bin_dir=os.path.dirname(squeue))
+
+
+def _slurm_running(record: AllocationRecord) -> bool | None:
+    return _slurm_commands().job_of_allocation(record)
+
+
+def _slurm_abandon(record: AllocationRecord) -> None:
+    _slurm_commands().cancel_abandoned(record)
+
+
+def _docker_running(record: AllocationRecord) -> bool | None:
+    from spawners.backends.docker import docker_server_running
+
+    return docker_server_running(record)
+
+
+def _docker_abandon(record: AllocationRecord) -> None:
+    from spawners.backends.docker import remove_abandoned_container
+
+    remove_abandoned_container(record)
+
+
 RUNNING_PROBES: dict[str, Callable[[AllocationRecord], bool | None]] = {
-    "local": local_server_running
+    "local": local_server_running,
+    "slurm": _slurm_running,
+    "docker": _docker_running,
+    # kubernetes: no probe (None keeps the allocation); KubeSpawner's poll after the
+    # hub starts finds a pod that is gone, and the mixin then releases its slice.
 }
 """Per engine: does the server of an allocation still run? (reconciliation at start-up)"""
 
-ABANDON: dict[str, Callable[[AllocationRecord], None]] = {"local": stop_abandoned_local_server}
+ABANDON: dict[str, Callable[[AllocationRecord], None]] = {
+    "local": stop_abandoned_local_server,
+    "slurm": _slurm_abandon,
+    "docker": _docker_abandon,
+}
 """Per engine: stop what a spawn started before its hub died mid-start."""
 
 
 def configure_backend(c: Any, site: Site, data: Path) -> None:
     backend = site["hub"]["backend"]
+    kind = backend["kind"]
+    c.Spawner.poll_interval = backend.get("poll_interval", 30)
+    configure = {
+        "local": _configure_local,
+        "slurm": _configure_slurm,
+        "docker": _configure_docker,
+        "kubernetes": _configure_kubernetes,
+    }[kind]
+    configure(c, backend, data)
+
+
+def _configure_local(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     c.JupyterHub.spawner_class = LocalSliceSpawner
     c.LocalSliceSpawner.run_as_hub_user = backend.get("run_as_hub_user", True)
     c.LocalSliceSpawner.homes_root = str(data / "homes")
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+
+
+def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
+    from spawners.backends.slurm import SlurmSliceSpawner, secure_port_reporting
+
+    secure_port_reporting()
+    slurm = backend.get("slurm", {})
+    c.JupyterHub.spawner_class = SlurmSliceSpawner
+    s = c.SlurmSliceSpawner
+    s.partition = slurm.get("partition") or ""
+    s.account = slurm.get("account") or ""
+    s.qos = slurm.get("qos") or ""
+    s.gres_name = slurm.get("gres_name", "gpu")
+    s.gres_types = dict(slurm.get("gres_types", {}))
+    s.time_limit = slurm.get("time_limit") or ""
+    s.when_busy = slurm.get("when_busy", "queue")
+    s.extra_options = list(slurm.get("extra_options", []))
+    s.image_runners = {k: dict(v) for k, v in slurm.get("images", {}).items()}
+    if slurm.get("default_prefix"):
+        s.default_prefix = slurm["default_prefix"]
+    s.apptainer_command = slurm.get("apptainer_command", "/usr/bin/apptainer")
+    s.image_prefix = slurm.get("image_prefix", "/opt/sandbox/venv")
+    s.slurm_bin_dir = slurm.get("bin_dir", "/usr/bin")
+    s.submit_as_user = slurm.get("submit_as_user", True)
+    s.node_addresses = dict(slurm.get("node_addresses", {}))
+    s.node_shape = dict(backend.get("host_share", {}))
+    s.model_store = backend.get("model_store") or ""
+    if slurm.get("hub_connect_ip"):
+        c.JupyterHub.hub_ip = "0.0.0.0"
+        c.JupyterHub.hub_connect_ip = slurm["hub_connect_ip"]
+
+
+def _configure_docker(c: Any, backend: Mapping[str, Any], data: Path) -> None:
+    from spawners.backends.docker import DockerSliceSpawner
+
+    docker = backend.get("docker", {})
+    c.JupyterHub.spawner_class = DockerSliceSpawner
+    s = c.DockerSliceSpawner
+    s.image_tags = dict(docker.get("images", {}))
+    requests = docker.get("gpu_device_requests", "auto")
+    s.gpu_device_requests = {True: "on", False: "off"}.get(requests, requests)
+    s.network_name = docker.get("network", "sandbox")
+    s.home_volume_prefix = docker.get("home_volume_prefix", "sandbox-home")
+    s.home_mount = docker.get("home_mount", "/home/jovyan")
+    s.model_store = backend.get("model_store") or ""
+    s.model_store_mount = docker.get("model_store_mount", "/opt/models")
+    s.node_shape = dict(backend.get("host_share", {}))
+    # The hub reaches each server at its own address on the network, never through a
+    # port published on the host.
+    s.use_internal_ip = True
+    if s.network_name != "host":
+        # Containers on a bridge reach the hub through the bridge's gateway address.
+        c.JupyterHub.hub_ip = "0.0.0.0"
+        c.JupyterHub.hub_connect_ip = docker.get("hub_connect_ip", "172.17.0.1")
+
+
+def _configure_kubernetes(c: Any, backend: Mapping[str, Any], data: Path) -> None:
+    from spawners.backends.kubernetes import KubeSliceSpawner
+
+    kube = backend.get("kubernetes", {})
+    c.JupyterHub.spawner_class = KubeSliceSpawner
+    s = c.KubeSliceSpawner
+    s.namespace = kube.get("namespace", "sandbox")
+    s.team_namespaces = kube.get("team_namespaces", False)
+    s.enable_user_namespaces = kube.get("team_namespaces", False)
+    s.mig_strategy = kube.get("mig_strategy", "mixed")
+    s.gpu_product = kube.get("gpu_product", "NVIDIA-H100-80GB-HBM3")
+    s.mps_resource = kube.get("mps_resource", "nvidia.com/gpu.shared")
+    s.image_tags = dict(kube.get("images", {}))
+    s.image_registry = kube.get("image_registry", "sandbox")
+    s.gpu_node_selector = dict(kube.get("gpu_node_selector", {}))
+    s.model_store_claim = kube.get("model_store_claim") or ""
+    s.node_shape = dict(backend.get("host_share", {}))
+    # In a cluster the hub is reached through its Service, as Zero to JupyterHub sets up.
+    c.JupyterHub.hub_ip = "0.0.0.0"

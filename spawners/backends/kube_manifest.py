@@ -1,0 +1,239 @@
+"""What a slice server's pod gets on Kubernetes, as data. Pure: no cluster, no client.
+
+- MIG slices request the NVIDIA device plugin's extended resource: with the ``mixed``
+  strategy ``nvidia.com/mig-<profile>: 1``; with ``single`` every MIG device is
+  ``nvidia.com/gpu`` and the profile is chosen by the node label GPU Feature Discovery
+  sets (``nvidia.com/gpu.product: <product>-MIG-<profile>``).
+- A whole GPU requests ``nvidia.com/gpu: 1``; an MPS share requests one replica of the
+  device plugin's MPS-shared resource (``nvidia.com/gpu.shared`` by default).
+- GPU pods get the GPU node selector and tolerate the GPU taint; cpu pods get neither and
+  see no GPU (``NVIDIA_VISIBLE_DEVICES=void``).
+- CPU and memory requests and limits come from the slice's host share; the image from the
+  site's list; the namespace is the site's, or one per team; labels name the slice, the
+  allocation and the team.
+
+``slice_pod`` returns the knobs KubeSpawner takes; ``pod_manifest`` assembles the whole
+pod (the shape ``kubectl get pod -o yaml`` shows), which tests compare with recorded
+examples.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spawners.backends.docker_spec import IMAGE_REF
+from spawners.backends.names import safe_slug
+from spawners.backends.resources import HostShare
+from spawners.core.profiles import SliceKind, slice_profile
+
+LABEL_PREFIX = "sandbox.ai"
+NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+RESOURCE_NAME = re.compile(r"^[a-z0-9.-]{1,200}/[A-Za-z0-9._-]{1,63}$")
+LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$")
+
+
+class ManifestError(ValueError):
+    """A value that must never reach a pod spec."""
+
+
+DEFAULT_TOLERATIONS: tuple[dict[str, str], ...] = (
+    {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+)
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    """The site's Kubernetes settings (``hub.backend.kubernetes``), already validated."""
+
+    namespace: str = "sandbox"
+    team_namespaces: bool = False
+    """One namespace per team (``<namespace>-<team>``) instead of one for everyone."""
+    mig_strategy: str = "mixed"
+    gpu_product: str = "NVIDIA-H100-80GB-HBM3"
+    mps_resource: str = "nvidia.com/gpu.shared"
+    image_tags: Mapping[str, str] = field(default_factory=dict)
+    image_registry: str = "sandbox"
+    """Images not in ``image_tags`` run ``<image_registry>/<image>``."""
+    gpu_node_selector: Mapping[str, str] = field(
+        default_factory=lambda: {"nvidia.com/gpu.present": "true"}
+    )
+    gpu_tolerations: tuple[Mapping[str, str], ...] = DEFAULT_TOLERATIONS
+    model_store_claim: str | None = None
+    """A ReadOnlyMany PersistentVolumeClaim holding the model store (None: no store)."""
+    model_store_mount: str = "/opt/models"
+
+
+@dataclass(frozen=True)
+class PodSlice:
+    """The slice as KubeSpawner's knobs."""
+
+    namespace: str
+    image: str
+    cpu_limit: float
+    cpu_guarantee: float
+    mem_limit: int
+    mem_guarantee: int
+    extra_resource_limits: dict[str, str]
+    node_selector: dict[str, str]
+    tolerations: tuple[dict[str, str], ...]
+    labels: dict[str, str]
+    environment: dict[str, str]
+    volumes: tuple[dict[str, Any], ...] = ()
+    volume_mounts: tuple[dict[str, Any], ...] = ()
+
+
+def namespace_for(team: str | None, settings: KubeSettings) -> str:
+    """The site's namespace, or ``<namespace>-<team slug>`` with per-team namespaces."""
+    base = settings.namespace
+    if not NAMESPACE.fullmatch(base) or len(base) > 50:
+        raise ManifestError("the namespace is not a Kubernetes name of at most 50 characters")
+    if not settings.team_namespaces or not team:
+        return base
+    return f"{base}-{safe_slug(team, 62 - len(base))}"
+
+
+def gpu_resources(slice_name: str, settings: KubeSettings) -> tuple[dict[str, str], dict]:
+    """(extended resource limits, extra node selector) for a slice."""
+    profile = slice_profile(slice_name)
+    if profile.kind is SliceKind.CPU:
+        return {}, {}
+    if profile.kind is SliceKind.MIG:
+        if settings.mig_strategy == "single":
+            product = f"{settings.gpu_product}-MIG-{slice_name}"
+            return {"nvidia.com/gpu": "1"}, {"nvidia.com/gpu.product": product}
+        return {f"nvidia.com/mig-{slice_name}": "1"}, {}
+    if profile.kind is SliceKind.MPS:
+        if not RESOURCE_NAME.fullmatch(settings.mps_resource):
+            raise ManifestError("the MPS resource is not an extended resource name")
+        return {settings.mps_resource: "1"}, {}
+    return {"nvidia.com/gpu": "1"}, {}
+
+
+def _labels(pairs: Mapping[str, str]) -> dict[str, str]:
+    for key, value in pairs.items():
+        if not LABEL_KEY.fullmatch(key) or not LABEL_VALUE.fullmatch(value):
+            raise ManifestError("a label is not a valid Kubernetes label")
+    return dict(pairs)
+
+
+def image_for(image: str, settings: KubeSettings) -> str:
+    ref = settings.image_tags.get(image) or f"{settings.image_registry}/{image}"
+    if not IMAGE_REF.fullmatch(ref):
+        raise ManifestError(f"the image configured for {image!r} is not an image reference")
+    return ref
+
+
+def slice_pod(
+    *,
+    allocation_id: int,
+    slice_name: str,
+    image: str,
+    team: str | None,
+    share: HostShare,
+    settings: KubeSettings,
+) -> PodSlice:
+    """The knobs of one allocation's pod. Only typed values from the ledger and the site."""
+    profile = slice_profile(slice_name)
+    limits, extra_selector = gpu_resources(slice_name, settings)
+    env = {"SANDBOX_SLICE": slice_name}
+    if profile.needs_gpu:
+        selector = {**settings.gpu_node_selector, **extra_selector}
+        tolerations = tuple(dict(t) for t in settings.gpu_tolerations)
+    else:
+        selector, tolerations = {}, ()
+        env.update({"NVIDIA_VISIBLE_DEVICES": "void", "CUDA_VISIBLE_DEVICES": ""})
+    labels = {
+        f"{LABEL_PREFIX}/allocation": str(allocation_id),
+        f"{LABEL_PREFIX}/slice": slice_name,
+    }
+    if team:
+        labels[f"{LABEL_PREFIX}/team"] = safe_slug(team, 63)
+    volumes: tuple[dict[str, Any], ...] = ()
+    mounts: tuple[dict[str, Any], ...] = ()
+    if settings.model_store_claim:
+        if not NAMESPACE.fullmatch(settings.model_store_claim):
+            raise ManifestError("the model store claim is not a Kubernetes name")
+        volumes = (
+            {
+                "name": "models",
+                "persistentVolumeClaim": {
+                    "claimName": settings.model_store_claim,
+                    "readOnly": True,
+                },
+            },
+        )
+        mounts = ({"name": "models", "mountPath": settings.model_store_mount, "readOnly": True},)
+        env["SANDBOX_MODELS"] = settings.model_store_mount
+    for value in selector.values():
+        if not LABEL_VALUE.fullmatch(value):
+            raise ManifestError("a node selector value is not a label value")
+    return PodSlice(
+        namespace=namespace_for(team, settings),
+        image=image_for(image, settings),
+        cpu_limit=share.cpus,
+        cpu_guarantee=share.cpus,
+        mem_limit=share.memory_bytes,
+        mem_guarantee=share.memory_bytes,
+        extra_resource_limits=limits,
+        node_selector=_labels(selector),
+        tolerations=tolerations,
+        labels=_labels(labels),
+        environment=env,
+        volumes=volumes,
+        volume_mounts=mounts,
+    )
+
+
+def _quantity_cpu(cores: float) -> str:
+    return f"{round(cores * 1000)}m"
+
+
+def _quantity_memory(size: int) -> str:
+    return f"{size // (1024 * 1024)}Mi" if size % (1024 * 1024) == 0 else str(size)
+
+
+def pod_manifest(
+    pod: PodSlice, *, name: str, env: Mapping[str, str], port: int = 8888
+) -> dict[str, Any]:
+    """The whole pod as Kubernetes stores it, for an already-built PodSlice.
+
+    ``env`` is the server's full environment (hub tokens excluded by the caller)."""
+    resources = {
+        "limits": {
+            "cpu": _quantity_cpu(pod.cpu_limit),
+            "memory": _quantity_memory(pod.mem_limit),
+            **pod.extra_resource_limits,
+        },
+        "requests": {
+            "cpu": _quantity_cpu(pod.cpu_guarantee),
+            "memory": _quantity_memory(pod.mem_guarantee),
+            # Extended resources cannot be overcommitted: requests equal limits.
+            **pod.extra_resource_limits,
+        },
+    }
+    container: dict[str, Any] = {
+        "name": "notebook",
+        "image": pod.image,
+        "env": [{"name": k, "value": v} for k, v in sorted({**env, **pod.environment}.items())],
+        "ports": [{"name": "notebook-port", "containerPort": port}],
+        "resources": resources,
+    }
+    if pod.volume_mounts:
+        container["volumeMounts"] = [dict(m) for m in pod.volume_mounts]
+    spec: dict[str, Any] = {"containers": [container], "restartPolicy": "OnFailure"}
+    if pod.node_selector:
+        spec["nodeSelector"] = dict(pod.node_selector)
+    if pod.tolerations:
+        spec["tolerations"] = [dict(t) for t in pod.tolerations]
+    if pod.volumes:
+        spec["volumes"] = [dict(v) for v in pod.volumes]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": pod.namespace, "labels": dict(pod.labels)},
+        "spec": spec,
+    }

@@ -1,0 +1,334 @@
+"""A private, throw-away Slurm cluster of one node for tests.
+
+``SlurmCluster.start()`` runs Debian's ``munged``, ``slurmctld`` and ``slurmd`` with a
+private configuration: their own munge key and socket, their own TCP ports, state and
+spool folders, logs and pid files, all under one temporary folder (mode 0755: jobs run as
+other unix users and read ``slurm.conf`` and the munge socket). GPUs are fake: character
+devices made with ``mknod DIR/nvidiaN c 1 3`` (the null device), one per gres, so that
+``--gres=gpu:<type>:1`` really allocates a device and sets ``CUDA_VISIBLE_DEVICES``. Gres
+type names may contain dots (``1g.10gb``), as MIG profile names do.
+
+It waits on readiness (``sinfo`` reports the node idle; never a fixed sleep), fails fast
+with the daemons' logs when one exits, and always stops every daemon it started and
+removes its folder.
+
+    with SlurmCluster.start({"1g.10gb": 2, "3g.40gb": 1}) as cluster:
+        cluster.run("squeue")            # CompletedProcess (SLURM_CONF set)
+        cluster.env                      # for other clients (the hub)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.dockerd import in_ci
+
+START_DEADLINE_S = 60.0
+STOP_DEADLINE_S = 20.0
+POLL_INTERVAL_S = 0.2
+DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel")
+SBIN = Path("/usr/sbin")
+
+
+class SlurmUnavailable(RuntimeError):
+    """Slurm or munge is not installed here."""
+
+
+class SlurmStartError(RuntimeError):
+    """Slurm is installed but the private cluster did not come up."""
+
+
+def require_slurm() -> None:
+    """Skip (fail under CI) unless Slurm, munge and root are available."""
+    missing = [d for d in DAEMONS if shutil.which(d) is None and not (SBIN / d).exists()]
+    reason = ""
+    if missing:
+        reason = f"missing {', '.join(missing)} (Debian: slurm-wlm munge)"
+    elif os.geteuid() != 0:
+        reason = "slurmd must run as root to start jobs as other users"
+    if not reason:
+        return
+    if in_ci():
+        pytest.fail(f"{reason}; CI must provide it (scripts/install-system-packages.sh)")
+    pytest.skip(reason)
+
+
+def _free_port_pair() -> int:
+    for _ in range(200):
+        base = 20000 + secrets.randbelow(30000)
+        ok = True
+        for port in (base, base + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+    raise SlurmStartError("no free pair of ports")
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def slurm_conf(
+    *,
+    root: Path,
+    node: str,
+    port: int,
+    gres: Mapping[str, int],
+    cpus: int,
+    memory_mb: int,
+    partition: str,
+) -> str:
+    gres_spec = ",".join(f"gpu:{kind}:{count}" for kind, count in gres.items())
+    node_gres = f" Gres={gres_spec}" if gres_spec else ""
+    return f"""\
+ClusterName=sandboxtest
+SlurmctldHost={node}(127.0.0.1)
+SlurmctldPort={port}
+SlurmdPort={port + 1}
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket={root}/munge/munge.socket
+StateSaveLocation={root}/state
+SlurmdSpoolDir={root}/spool
+SlurmctldPidFile={root}/slurmctld.pid
+SlurmdPidFile={root}/slurmd.pid
+SlurmctldLogFile={root}/log/slurmctld.log
+SlurmdLogFile={root}/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+SwitchType=switch/none
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SlurmdParameters=config_overrides
+ReturnToService=2
+GresTypes=gpu
+DefMemPerCPU=256
+KillWait=2
+MessageTimeout=10
+InactiveLimit=0
+MinJobAge=30
+NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN{node_gres}
+PartitionName={partition} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+"""
+
+
+@dataclass
+class SlurmCluster:
+    """One running private cluster; use ``SlurmCluster.start()`` as a context manager."""
+
+    root: Path
+    conf: Path
+    node: str
+    partition: str
+    gres: dict[str, int]
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    devices: dict[str, list[Path]] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "SLURM_CONF": str(self.conf)}
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(
+        cls,
+        gres: Mapping[str, int],
+        *,
+        cpus: int = 8,
+        memory_mb: int = 8192,
+        partition: str = "gpu",
+        deadline_s: float = START_DEADLINE_S,
+    ) -> Iterator[SlurmCluster]:
+        require_slurm()
+        root = Path(tempfile.mkdtemp(prefix="slurm-", dir="/tmp"))
+        root.chmod(0o755)
+        node = socket.gethostname().split(".")[0]
+        cluster = cls(
+            root=root, conf=root / "slurm.conf", node=node, partition=partition, gres=dict(gres)
+        )
+        try:
+            cluster._write_config(gres, cpus, memory_mb)
+            cluster._start_munge()
+            cluster._start_daemons(deadline_s)
+            yield cluster
+        finally:
+            cluster.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
+    # --- set-up ----------------------------------------------------------------
+
+    def _write_config(self, gres: Mapping[str, int], cpus: int, memory_mb: int) -> None:
+        for sub in ("munge", "state", "spool", "log", "dev"):
+            (self.root / sub).mkdir(mode=0o755)
+        (self.root / "munge").chmod(0o755)
+        gres_lines, index = [], 0
+        for kind, count in gres.items():
+            for _ in range(count):
+                device = self.root / "dev" / f"nvidia{index}"
+                # The null device: Slurm only needs a character device to hand out.
+                os.mknod(device, 0o666 | 0o020000, os.makedev(1, 3))
+                self.devices.setdefault(kind, []).append(device)
+                gres_lines.append(f"NodeName={self.node} Name=gpu Type={kind} File={device}")
+                index += 1
+        port = _free_port_pair()
+        self.conf.write_text(
+            slurm_conf(
+                root=self.root,
+                node=self.node,
+                port=port,
+                gres=gres,
+                cpus=cpus,
+                memory_mb=memory_mb,
+                partition=self.partition,
+            )
+        )
+        (self.root / "gres.conf").write_text("\n".join(gres_lines) + "\n")
+
+    def _start_munge(self) -> None:
+        key = self.root / "munge" / "munge.key"
+        key.write_bytes(secrets.token_bytes(1024))
+        key.chmod(0o400)
+        self._spawn(
+            "munged",
+            [
+                str(SBIN / "munged"), "--foreground", "--force",
+                f"--socket={self.root}/munge/munge.socket",
+                f"--key-file={key}",
+                f"--pid-file={self.root}/munge/munged.pid",
+                f"--log-file={self.root}/log/munged.log",
+                f"--seed-file={self.root}/munge/munged.seed",
+            ],
+        )  # fmt: skip
+        self._wait(lambda: (self.root / "munge" / "munge.socket").exists(), 20, "munged")
+
+    def _start_daemons(self, deadline_s: float) -> None:
+        self._spawn("slurmctld", [str(SBIN / "slurmctld"), "-D", "-c", "-i", "-f", str(self.conf)])
+        self._wait(lambda: self.run("scontrol", "ping", check=False).returncode == 0, deadline_s,
+                   "slurmctld to answer")  # fmt: skip
+        self._spawn("slurmd", [str(SBIN / "slurmd"), "-D", "-f", str(self.conf)])
+        self._wait(self._node_idle, deadline_s, f"node {self.node} to be idle")
+
+    def _node_idle(self) -> bool:
+        out = self.run("sinfo", "-h", "-N", "-o", "%N %t", check=False).stdout.split()
+        return out[-1:] == ["idle"] if out else False
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = (self.root / "log" / f"{name}.out").open("ab")
+        with log:
+            self.processes[name] = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                start_new_session=True,
+            )
+
+    def _wait(self, predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise SlurmStartError(f"{name} exited with {proc.returncode}:\n{self.logs()}")
+            if predicate():
+                return
+            time.sleep(POLL_INTERVAL_S)
+        raise SlurmStartError(f"timed out after {timeout:.0f}s waiting for {what}:\n{self.logs()}")
+
+    def logs(self) -> str:
+        parts = []
+        for path in sorted((self.root / "log").glob("*")):
+            parts.append(f"--- {path.name}\n{_tail(path)}")
+        return "\n".join(parts)
+
+    # --- use -------------------------------------------------------------------
+
+    def run(self, *args: str, check: bool = True, user: str | None = None, **kwargs):
+        """Run a Slurm client command (as ``user`` through sudo when given)."""
+        cmd = [shutil.which(args[0]) or args[0], *args[1:]]
+        if user is not None:
+            cmd = ["sudo", "-E", "-u", user, *cmd]
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        kwargs.setdefault("timeout", 60)
+        result = subprocess.run(cmd, env=self.env, check=False, **kwargs)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode, result.args, result.stdout, result.stderr
+            )
+        return result
+
+    def jobs(self) -> list[dict[str, str]]:
+        """Every job slurmctld knows: id, user, state, gres, reason."""
+        out = self.run("squeue", "-h", "-a", "-o", "%i|%u|%T|%b|%r").stdout
+        keys = ("id", "user", "state", "gres", "reason")
+        return [dict(zip(keys, line.split("|"), strict=True)) for line in out.splitlines()]
+
+    def show_job(self, job_id: str) -> str:
+        return self.run("scontrol", "show", "job", "-d", job_id).stdout
+
+    def cancel_all(self) -> None:
+        for job in self.jobs():
+            self.run("scancel", job["id"], check=False)
+        deadline = time.monotonic() + 30
+        while self.jobs() and time.monotonic() < deadline:
+            time.sleep(POLL_INTERVAL_S)
+
+    def stop(self) -> None:
+        """Stop slurmd, slurmctld and munged (TERM, then KILL); idempotent."""
+        for name in ("slurmd", "slurmctld", "munged"):
+            proc = self.processes.get(name)
+            if proc is None or proc.poll() is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=STOP_DEADLINE_S)
+        self._kill_job_leftovers()
+
+    def _kill_job_leftovers(self) -> None:
+        """slurmstepd and job processes outlive a stopped slurmd: end those of this cluster."""
+        marker = f"SLURM_CONF={self.conf}\0".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in environ or str(self.root).encode() in cmdline:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
