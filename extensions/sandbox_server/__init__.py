@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, PullHandler
 from .courses_client import CoursesClient, CoursesUnavailable
-from .handlers import SliceHandler
+from .handlers import HubView, SliceHandler
 from .nvml_reader import open_reader
 
 
@@ -36,6 +36,9 @@ def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
     base = web_app.settings["base_url"].rstrip("/") + "/api/sandbox"
     simulated = os.environ.get("SANDBOX_SLICE_SIMULATED") == "1"
     web_app.settings["sandbox_nvml_reader"] = None if simulated else open_reader()
+    web_app.settings["sandbox_hub_view"] = HubView(
+        os.environ.get("SANDBOX_USAGE_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+    )
     client = CoursesClient.from_env(os.environ)
     web_app.settings["sandbox_courses_client"] = client
     web_app.add_handlers(

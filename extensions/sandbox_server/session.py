@@ -97,3 +97,48 @@ def slice_warnings(info: Mapping[str, Any], next_slice_up: str | None = None) ->
         )
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(out, key=lambda w: order[w["level"]])
+
+
+_COVERS = {
+    "session-limit": {"session-ending"},
+    "member-budget": {"budget-low", "budget-exhausted"},
+    "team-budget": {"budget-low", "budget-exhausted"},
+}
+
+
+def apply_hub_view(
+    info: dict[str, Any], me: Mapping[str, Any], allocation_id: str | None, now: float
+) -> dict[str, Any]:
+    """Fold the hub's live view of this user (the slices service's ``api/me``) into
+    ``info``: GPU-hours left now, this server's stop deadline, and the hub's notices,
+    which replace the local estimates they cover."""
+    budget = me.get("budget") if isinstance(me.get("budget"), Mapping) else {}
+    left = budget.get("left")
+    if isinstance(left, int | float):
+        member = budget.get("member") if isinstance(budget.get("member"), Mapping) else {}
+        team = budget.get("team") if isinstance(budget.get("team"), Mapping) else {}
+        binding = member if member.get("left") == left else team
+        info["budget"]["gpu_hours_left"] = float(left)
+        if isinstance(binding.get("limit"), int | float):
+            info["budget"]["gpu_hours_budget"] = float(binding["limit"])
+        info["budget"]["source"] = "hub"
+    if isinstance(me.get("team"), str):
+        info["budget"]["team"] = me["team"]
+    notices = []
+    for n in me.get("notices") or []:
+        if not isinstance(n, Mapping) or not isinstance(n.get("message"), str):
+            continue
+        if allocation_id and str(n.get("allocation_id")) != str(allocation_id):
+            continue
+        kind = str(n.get("kind", ""))
+        deadline = n.get("deadline")
+        if kind == "session-limit" and isinstance(deadline, int | float):
+            info["session"]["ends_at"] = float(deadline)
+            info["session"]["seconds_left"] = max(0.0, float(deadline) - now)
+        level = "critical" if n.get("due") else "warning"
+        notices.append(_warning(kind, level, n["message"]))
+    covered = set().union(*(_COVERS.get(n["code"], set()) for n in notices))
+    local = [w for w in info.get("warnings", []) if w["code"] not in covered]
+    order = {"critical": 0, "warning": 1, "info": 2}
+    info["warnings"] = sorted(notices + local, key=lambda w: order[w["level"]])
+    return info

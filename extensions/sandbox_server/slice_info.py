@@ -10,7 +10,7 @@ from typing import Any
 
 from extensions.widgets.advice import after_oom
 
-from .session import budget_fields, session_fields, slice_warnings
+from .session import apply_hub_view, budget_fields, session_fields, slice_warnings
 
 ENV_KEYS = (
     "SANDBOX_SLICE",
@@ -34,7 +34,10 @@ def slice_info(
     nvml_reader: NvmlReader | None = None,
     now: float | None = None,
     started_at: float | None = None,
+    hub_view: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Everything the status bar, the panel and SliceMonitor show. ``hub_view`` is the
+    hub's live view of the user (the slices service's api/me) when it could be read."""
     simulated = env.get("SANDBOX_SLICE_SIMULATED") == "1"
     memory_gb = env.get("SANDBOX_SLICE_MEMORY_GB", "0")
     now = time.time() if now is None else now
@@ -62,4 +65,7 @@ def slice_info(
     up = after_oom(profile)
     info["next_slice_up"] = up.slice if up else None
     info["warnings"] = slice_warnings(info, info["next_slice_up"])
+    info["hub_view"] = hub_view is not None
+    if hub_view is not None:
+        apply_hub_view(info, hub_view, env.get("SANDBOX_ALLOCATION_ID"), now)
     return info

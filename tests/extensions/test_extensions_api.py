@@ -61,6 +61,8 @@ def test_a_user_reads_only_their_own_slice(hub: Hub, tokens: dict[str, str]) -> 
     own = call(hub, tokens["alice"], "GET", "/user/alice/api/sandbox/slice")
     assert own.status_code == 200
     assert own.json()["profile"] == "1g.10gb" and own.json()["simulated"] is True
+    # The server read the hub's live view of its user with its own token.
+    assert own.json()["hub_view"] is True
     assert call(hub, tokens["bob"], "GET", "/user/alice/api/sandbox/slice").status_code == 403
     assert call(hub, None, "GET", "/user/alice/api/sandbox/slice").status_code in (302, 403)
     # Nor act on another's home through their server.

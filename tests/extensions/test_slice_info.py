@@ -83,3 +83,37 @@ def test_cpu_server_has_no_device_and_no_advice() -> None:
     assert info["memory_total_bytes"] == 0
     assert info["next_slice_up"] is None
     assert info["budget"]["weight"] == 0.0
+
+
+def test_the_hubs_live_view_replaces_the_local_estimates() -> None:
+    env = dict(
+        BASE, SANDBOX_ALLOCATION_ID="7", SANDBOX_GPU_HOURS_LEFT="9", SANDBOX_SESSION_ENDS_AT="9000"
+    )
+    me = {
+        "team": "ml101",
+        "budget": {
+            "left": 0.5,
+            "member": {"used": 1.5, "limit": 2.0, "left": 0.5},
+            "team": {"used": 3.0, "limit": 100.0, "left": 97.0},
+        },
+        "notices": [
+            {"allocation_id": 7, "kind": "session-limit", "deadline": 1600.0, "due": False,
+             "message": "Your server stops at 12:00 (session limit)."},
+            {"allocation_id": 7, "kind": "member-budget", "deadline": 5000.0, "due": False,
+             "message": "Your GPU-hours run out at 13:00."},
+            {"allocation_id": 8, "kind": "session-limit", "deadline": 1.0, "due": True,
+             "message": "another server of yours"},
+            "garbage",
+        ],
+    }  # fmt: skip
+    info = slice_info(env, now=1000.0, started_at=0.0, hub_view=me)
+    assert info["hub_view"] is True
+    assert info["budget"]["gpu_hours_left"] == 0.5
+    assert info["budget"]["gpu_hours_budget"] == 2.0  # the member's limit binds
+    assert info["budget"]["team"] == "ml101"
+    assert info["session"]["ends_at"] == 1600.0 and info["session"]["seconds_left"] == 600.0
+    assert [(w["code"], w["level"]) for w in info["warnings"]] == [
+        ("session-limit", "warning"),
+        ("member-budget", "warning"),
+    ]
+    assert slice_info(env, now=1.0, started_at=0.0, hub_view={})["budget"]["gpu_hours_left"] > 8
