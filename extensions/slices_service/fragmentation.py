@@ -67,6 +67,7 @@ def fragmentation_view(inventory: Inventory, live: list[AllocationRecord]) -> li
                 "gpu_index": gpu.index,
                 "node": gpu.node,
                 "free_slots": state.free_slots,
+                "compute_free": COMPUTE_SLICES - state.compute_used,
                 "memory_slots": MEMORY_SLOTS,
                 "blocked": blocked,
             }

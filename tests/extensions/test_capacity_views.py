@@ -56,7 +56,9 @@ def test_one_small_slice_at_slot_4_blocks_both_3g40gb_starts_with_bob_at_0() -> 
 def test_compute_exhaustion_is_not_fragmentation() -> None:
     live = [record(1, "a", "4g.40gb", GPU0, 0), record(2, "b", "2g.20gb", GPU0, 4)]
     # 4 + 2 = 6 of 7 compute used; a 2g.20gb at 6? not a valid start; 1g.20gb at 6 fits.
-    blocked = {b["profile"]: b for b in fragmentation_view(INV, live)[0]["blocked"]}
+    gpu = fragmentation_view(INV, live)[0]
+    assert gpu["compute_free"] == 1 and gpu["free_slots"] == 2
+    blocked = {b["profile"]: b for b in gpu["blocked"]}
     assert blocked["2g.20gb"]["compute_short"] is True
     assert blocked["2g.20gb"]["release_to_fit"] == []
     assert "1g.20gb" not in blocked

@@ -68,7 +68,9 @@
     if (!gpuFrag || !gpuFrag.blocked.length) return el("p", { class: "muted" }, "Nothing blocked.");
     const list = el("ul", { class: "blocked" });
     for (const b of gpuFrag.blocked) {
-      const why = b.compute_short ? "no compute left" : b.fragmented ? "fragmented (enough free memory, no aligned place)" : "not enough free memory";
+      const why = b.fragmented ? "fragmented (enough free memory, no aligned place)"
+        : b.compute_short ? `needs more compute than is free (${gpuFrag.compute_free} of 7 slices)`
+        : `not enough free memory (${gpuFrag.free_slots} of 8 slots)`;
       const starts = b.starts.map((s) => `at slot ${s.start}: ` +
         (s.blocked_by.length ? s.blocked_by.map((r) => `${serverLabel(r)} (${r.slice})`).join(", ") : "free")).join("; ");
       const fix = b.release_to_fit.length ? " Releasing " + b.release_to_fit.map(serverLabel).join(" and ") + " would make room." : "";
@@ -119,18 +121,23 @@
   }
 
   function renderUsage(data) {
-    // The usage endpoint belongs to the quota work; show what it reports, whatever its shape.
-    const rows = Array.isArray(data) ? data : Array.isArray(data.teams) ? data.teams : Array.isArray(data.usage) ? data.usage : null;
+    // The usage endpoint (api/usage, admins) reports GPU-hours per team for a period.
     const target = document.getElementById("usage");
-    if (rows && rows.length && typeof rows[0] === "object") {
-      const keys = Object.keys(rows[0]);
-      target.replaceChildren(el("table", {},
-        el("tr", {}, ...keys.map((k) => el("th", {}, k))),
-        ...rows.map((r) => el("tr", {}, ...keys.map((k) => el("td", {}, typeof r[k] === "number" ? r[k].toFixed(2) : JSON.stringify(r[k])))))));
-    } else {
-      target.replaceChildren(el("pre", {}, JSON.stringify(data, null, 1)));
-    }
     target.className = "";
+    if (data && data.by_team && typeof data.by_team === "object") {
+      const period = `${since(data.since)} to ${since(data.charged_until || data.until)}`;
+      const teams = Object.entries(data.by_team).sort((a, b) => b[1] - a[1]);
+      target.replaceChildren(
+        el("p", { class: "muted" }, "GPU-hours charged from " + period + " ",
+          el("a", { href: config.prefix + "api/usage.csv" }, "(CSV)")),
+        teams.length
+          ? el("table", { class: "usage" }, el("tr", {}, el("th", {}, "team"), el("th", {}, "GPU-hours")),
+              ...teams.map(([team, hours]) => el("tr", { "data-team": team },
+                el("td", {}, team === "null" || !team ? "(no team)" : team), el("td", {}, Number(hours).toFixed(2)))))
+          : el("p", { class: "muted" }, "No GPU use in this period."));
+      return;
+    }
+    target.replaceChildren(el("pre", {}, JSON.stringify(data, null, 1)));
   }
 
   let busy = false;
