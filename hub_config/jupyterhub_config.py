@@ -19,4 +19,9 @@ except SiteError as e:
     sys.exit(2)
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
-configure(c, site)
+try:
+    configure(c, site)
+except SiteError as e:
+    # What only start-up can find out (an unreachable OIDC issuer): the reason, no traceback.
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
