@@ -105,7 +105,13 @@ class MeHandler(CourseHandler):
 class SyncHandler(CourseHandler):
     @api_authenticated
     async def get(self) -> None:
-        self.write_json({"labs": self.service.sync(await self.roles())})
+        # ?known=ml101/lab1@2 (repeated): labs the caller has at that version.
+        known = {}
+        for item in self.get_arguments("known")[:1000]:
+            name, _, version = item.rpartition("@")
+            if name and version.isdigit():
+                known[name] = int(version)
+        self.write_json({"labs": self.service.sync(await self.roles(), known)})
 
 
 class RepoLabsHandler(CourseHandler):

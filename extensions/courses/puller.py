@@ -87,10 +87,29 @@ def pull_lab(home: Path, lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
     }
 
 
+def known_versions(home: Path) -> dict[str, int]:
+    """ "course/lab" -> the version this home last pulled, for every lab folder in it."""
+    known = {}
+    for state_file in home.glob(f"*/*/{STATE_FILE}"):
+        course, lab = state_file.parent.parent.name, state_file.parent.name
+        if valid_name(course) and valid_name(lab):
+            version = read_state(state_file.parent).get("version")
+            if isinstance(version, int) and version > 0:
+                known[f"{course}/{lab}"] = version
+    return known
+
+
 def pull_all(home: Path, labs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pull every lab; one summary per lab (an error for one lab does not stop the rest)."""
+    """Pull every lab; one summary per lab (an error for one lab does not stop the rest).
+    A lab the service marked ``unchanged`` (this home has its version) is left as it is."""
     results = []
     for lab in labs:
+        if lab.get("unchanged"):
+            results.append(
+                {"course": lab.get("course"), "lab": lab.get("name"), "version": lab.get("version"),
+                 "unchanged": True, "written": [], "kept": []}
+            )  # fmt: skip
+            continue
         try:
             summary = [e for e in pull_lab(home, lab) if e.get("summary")][-1]
         except (BundleError, OSError, KeyError, ValueError) as e:

@@ -87,13 +87,19 @@ class CourseService:
             raise CourseError(404, f"No lab {lab!r} in {course}.") from None
         return public_meta(meta) | {"files": encode(files)}
 
-    def sync(self, roles: Roles) -> list[dict[str, Any]]:
-        """Every lab of every course the user is in, with contents (for a pull)."""
-        return [
-            self.bundle(roles, course, meta["name"])
-            for course in roles
-            for meta in self.store.labs(course)
-        ]
+    def sync(self, roles: Roles, known: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """Every lab of every course the user is in, with contents (for a pull); a lab
+        whose version the caller already has (``known``: "course/lab" -> version) comes
+        without contents, marked ``unchanged``, so a server start moves no data."""
+        known = known or {}
+        labs = []
+        for course in roles:
+            for meta in self.store.labs(course):
+                if known.get(f"{course}/{meta['name']}") == meta["version"]:
+                    labs.append(public_meta(meta) | {"unchanged": True})
+                else:
+                    labs.append(self.bundle(roles, course, meta["name"]))
+        return labs
 
     def repo_labs(self, roles: Roles) -> list[str]:
         if Role.INSTRUCTOR not in roles.values():

@@ -20,14 +20,17 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _pull_at_start(serverapp, client: CoursesClient) -> None:  # noqa: ANN001
     """Labs published since the last start land in the home before the server answers;
     a slow or absent courses service only costs a log line."""
-    from extensions.courses.puller import pull_all
+    from extensions.courses.puller import known_versions, pull_all
 
+    home = Path(serverapp.root_dir).expanduser()
     try:
-        labs = client.sync_blocking(timeout=10)
+        # Labs this home already has at their current version come without contents;
+        # the Pull button does a full pull (which also restores deleted files).
+        labs = client.sync_blocking(known_versions(home), timeout=10)
     except CoursesUnavailable as e:
         serverapp.log.warning("sandbox: course labs not pulled: %s", e.message)
         return
-    for result in pull_all(Path(serverapp.root_dir).expanduser(), labs):
+    for result in pull_all(home, labs):
         serverapp.log.info("sandbox: course lab pulled: %s", result)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
@@ -40,9 +41,14 @@ class CoursesClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
 
-    def sync_blocking(self, timeout: float = 10) -> list[dict[str, Any]]:
-        """Every lab for this user (at server start, before the event loop runs)."""
-        req = urllib.request.Request(self.base_url + "api/sync", headers=self._headers())
+    def sync_blocking(
+        self, known: Mapping[str, int] | None = None, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        """Every lab for this user (at server start, before the event loop runs); labs at
+        a ``known`` version come without contents."""
+        query = urllib.parse.urlencode([("known", f"{k}@{v}") for k, v in (known or {}).items()])
+        url = self.base_url + "api/sync" + (f"?{query}" if query else "")
+        req = urllib.request.Request(url, headers=self._headers())
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (our hub)
                 return json.loads(resp.read())["labs"]

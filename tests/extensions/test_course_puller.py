@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from extensions.courses.bundle import BundleError, encode
-from extensions.courses.puller import STATE_FILE, lab_folder, local_status, pull_all, pull_lab
+from extensions.courses.puller import (
+    STATE_FILE,
+    known_versions,
+    lab_folder,
+    local_status,
+    pull_all,
+    pull_lab,
+)
 
 
 def lab(version: int, files: dict[str, bytes]) -> dict:
@@ -79,3 +86,13 @@ def test_hostile_bundles_are_refused(tmp_path: Path) -> None:
         assert results[0]["error"], path
     assert pull_all(tmp_path, [dict(lab(1, {"a": b"x"}), course="../x")])[0]["error"]
     assert not (tmp_path.parent / "escape.ipynb").exists()
+
+
+def test_known_versions_and_unchanged_labs(tmp_path: Path) -> None:
+    summary(tmp_path, lab(3, {"a.ipynb": b"a"}))
+    (tmp_path / "notes").mkdir()
+    assert known_versions(tmp_path) == {"ml101/lab1": 3}
+    unchanged = {"course": "ml101", "name": "lab1", "version": 3, "unchanged": True}
+    (tmp_path / "ml101" / "lab1" / "a.ipynb").unlink()
+    assert pull_all(tmp_path, [unchanged])[0]["unchanged"] is True
+    assert not (tmp_path / "ml101" / "lab1" / "a.ipynb").exists()  # a full pull restores it

@@ -82,3 +82,11 @@ def test_members_see_labs_and_sync_only_their_courses(service: CourseService) ->
     assert me["courses"][0]["labs"][0]["my_submissions"] == []
     teacher = service.me("prof", PROF)["courses"][0]["labs"][0]
     assert teacher["submissions"] == 0 and "my_submissions" not in teacher
+
+
+def test_sync_leaves_out_the_contents_of_labs_the_caller_has(service: CourseService) -> None:
+    service.publish("prof", PROF, "ml101", {"name": "lab1", "files": encode({"a": b"1"})})
+    service.publish("prof", PROF, "ml101", {"name": "lab2", "files": encode({"b": b"1"})})
+    labs = {lab["name"]: lab for lab in service.sync(STUD, {"ml101/lab1": 1, "ml101/lab2": 7})}
+    assert labs["lab1"]["unchanged"] is True and labs["lab1"]["files"] == ["a"]
+    assert "unchanged" not in labs["lab2"] and labs["lab2"]["files"] == {"b": "MQ=="}
