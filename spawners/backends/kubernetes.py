@@ -78,7 +78,7 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
     )
 
     gpu_node_selector = Dict(
-        {"nvidia.com/gpu.present": "true"},
+        default_value={"nvidia.com/gpu.present": "true"},
         value_trait=Unicode(),
         config=True,
         help="""Node selector of GPU pods (GPU Feature Discovery's labels); cpu pods get none.""",

@@ -250,6 +250,7 @@ class SlurmSliceSpawner(SliceSpawnerMixin, SlurmSpawner):
             account=placement.account,
             qos=placement.qos,
             time_limit=self.time_limit or None,
+            hide_gpus=not slice_profile(record.slice_name).needs_gpu,
             comment=allocation_comment(record.id),
             extra_lines=tuple(self.extra_options),
         )

@@ -90,6 +90,9 @@ class SlurmJob:
     account: str | None = None
     qos: str | None = None
     time_limit: str | None = None
+    hide_gpus: bool = False
+    """cpu jobs: Slurm unsets CUDA_VISIBLE_DEVICES for a job without GPU gres, which CUDA
+    reads as "every GPU"; the script sets it empty (ConstrainDevices enforces it)."""
     comment: str | None = None
     """``sandbox-allocation-<id>``: lets reconciliation tell our job from a reused id."""
     extra_lines: tuple[str, ...] = field(default=())
@@ -177,8 +180,10 @@ def render_batch_script(job: SlurmJob) -> str:
     for name in job.export:
         if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
             raise ScriptError("an exported variable name is not a plain identifier")
+    if not _name(job.job_name, "job name"):
+        raise ScriptError("the job has no name")
     options = [
-        f"--job-name={_name(job.job_name, 'job name')}",
+        f"--job-name={job.job_name}",
         f"--output={_path(job.output, 'output path')}",
         f"--chdir={_path(job.workdir, 'working folder')}",
         # Only the named variables travel (their values come from sbatch's environment,
@@ -202,15 +207,18 @@ def render_batch_script(job: SlurmJob) -> str:
         options.append(f"--comment={job.comment}")
     options += [_extra(line) for line in job.extra_lines]
     command = " ".join(_word(w) for w in job.command)
+    body = ["set -euo pipefail"]
+    if job.hide_gpus:
+        body.append('export CUDA_VISIBLE_DEVICES=""')
     lines = [
         "#!/bin/bash",
         *(f"#SBATCH {option}" for option in options),
-        "set -euo pipefail",
+        *body,
         f"exec {command}",
         "",
     ]
     script = "\n".join(lines)
-    # Belt and braces: one line per option and the three fixed lines, nothing else.
-    if script.count("\n") != len(options) + 3:
+    # Belt and braces: one line per option and the fixed lines, nothing else.
+    if script.count("\n") != len(options) + len(body) + 2:
         raise ScriptError("a value produced an extra line")
     return script
