@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 PASSED_THROUGH = (
@@ -15,25 +16,41 @@ PASSED_THROUGH = (
 )
 
 
-def _free_port() -> int:
+def _free_port(preferred: int | None = None) -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", preferred or 0))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def courses_port(env: Mapping[str, str]) -> int:
-    """SANDBOX_COURSES_PORT, or a free port: the four ports that follow SANDBOX_PORT are
-    the proxy's, the hub's and the slices service's, and other hubs may sit beyond."""
+def courses_port(env: Mapping[str, str], data: Path | None = None) -> int:
+    """SANDBOX_COURSES_PORT, or a free port remembered in the data folder: the four
+    ports that follow SANDBOX_PORT are the proxy's, the hub's and the slices service's,
+    and other hubs may sit beyond. Remembered, because running servers keep the
+    service's address in their environment across a restart of the hub."""
     raw = env.get("SANDBOX_COURSES_PORT", "").strip()
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= 65535:
             raise ValueError("SANDBOX_COURSES_PORT must be a port number")
         return int(raw)
-    return _free_port()
+    if data is None:
+        return _free_port()
+    remembered = data / "courses-port"
+    try:
+        previous = int(remembered.read_text().strip())
+    except (OSError, ValueError):
+        previous = None
+    port = _free_port(previous)
+    if port != previous:
+        remembered.write_text(f"{port}\n")
+    return port
 
 
 def courses_service(env: Mapping[str, str], service_env: Mapping[str, str]) -> dict[str, Any]:
-    port = courses_port(env)
+    data = service_env.get("SANDBOX_DATA")
+    port = courses_port(env, Path(data) if data else None)
     environment = dict(service_env)
     environment["SANDBOX_COURSES_PORT"] = str(port)
     environment.update({k: env[k] for k in PASSED_THROUGH if env.get(k)})
