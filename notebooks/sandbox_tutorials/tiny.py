@@ -154,9 +154,9 @@ def sentence_encoder(texts: Iterable[str], seed: int = 0) -> Any:
     """A tiny random sentence encoder, loaded the way the real ones are."""
     from sentence_transformers import SentenceTransformer
 
-    folder = Path(tempfile.mkdtemp(prefix="tiny-encoder-"))
-    save_sentence_encoder(folder, texts, seed)
-    return SentenceTransformer(str(folder), device="cpu")
+    with tempfile.TemporaryDirectory(prefix="tiny-encoder-") as folder:
+        save_sentence_encoder(folder, texts, seed)
+        return SentenceTransformer(folder, device="cpu")  # weights are in memory now
 
 
 def stamp(folder: str | os.PathLike, model_id: str, revision: str) -> None:
