@@ -18,6 +18,7 @@ test: system-packages setup
 
 ## setup: the virtual environment (system Python, so real unix users can run it) and the proxy
 setup: $(VENV)/.installed node_modules/.bin/configurable-http-proxy
+	bash extensions/labextension/build.sh --if-changed
 
 $(VENV)/.installed: $(REQUIREMENTS) pyproject.toml $(wildcard extensions/jupyter-config/*/*.json)
 	test -x $(PY) || /usr/bin/python3 -m venv $(VENV)
