@@ -110,9 +110,11 @@ def test_tutorials_and_helpers_are_importable(built_base: DockerDaemon) -> None:
 def test_start_script_copies_tutorials_and_starts_a_command(built_base: DockerDaemon) -> None:
     # The entry point copies the tutorials into the home, then runs the given command.
     result = built_base.docker(
-        "run", "--rm", "--network", "none", TAG, "ls", "/home/jovyan/tutorials"
-    )
+        "run", "--rm", "--network", "none", TAG, "bash", "-c",
+        "ls ~/tutorials && test -w ~/tutorials/00-getting-started.ipynb && echo writable",
+    )  # fmt: skip
     assert "00-getting-started.ipynb" in result.stdout
+    assert result.stdout.strip().endswith("writable"), "the user's copy must be editable"
 
 
 def test_no_cuda_stack_in_the_ci_variant(built_base: DockerDaemon) -> None:
