@@ -1,0 +1,175 @@
+"""Limits checked when a slice is reserved (concurrent slices, GPU-hour budgets) and the
+budget status the form and the usage API show. Pure: the ledger passes the records and
+``now`` from inside its reservation transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ..profiles import slice_profile
+from ..usage import Charged, Period, period_bounds, total_gpu_hours
+from .teams import Membership, format_hours, format_when
+
+
+class LimitCode(StrEnum):
+    NO_TEAM = "no-team"
+    MEMBER_CONCURRENCY = "member-concurrency"
+    TEAM_CONCURRENCY = "team-concurrency"
+    MEMBER_BUDGET = "member-budget"
+    TEAM_BUDGET = "team-budget"
+
+
+@dataclass(frozen=True)
+class LimitRefusal:
+    """A request the policy refuses: HTTP 403, with which limit and what is left."""
+
+    code: LimitCode
+    message: str
+    status: int = 403
+
+
+def no_team_refusal(user: str) -> LimitRefusal:
+    return LimitRefusal(
+        LimitCode.NO_TEAM,
+        f"{user} is in no team of this hub, so no server can be started. Ask your team's "
+        "administrator to add you to your team's group, then log in again.",
+    )
+
+
+def holds_gpu(record: Charged) -> bool:
+    return record.released_at is None and slice_profile(record.slice_name).needs_gpu
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """GPU-hours used and left in the current period, for a member and their team."""
+
+    period: Period
+    period_start: float
+    period_end: float
+    member_used: float
+    member_limit: float | None
+    team_used: float
+    team_limit: float | None
+
+    @property
+    def member_left(self) -> float | None:
+        return None if self.member_limit is None else self.member_limit - self.member_used
+
+    @property
+    def team_left(self) -> float | None:
+        return None if self.team_limit is None else self.team_limit - self.team_used
+
+    @property
+    def left(self) -> float | None:
+        """What the member can still use: the smaller of the two, None if unlimited."""
+        finite = [v for v in (self.member_left, self.team_left) if v is not None]
+        return min(finite) if finite else None
+
+    def as_json(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, 6)
+
+        return {
+            "period": self.period.value,
+            "period_start": self.period_start,
+            "period_end": self.period_end,
+            "member": {
+                "used": r(self.member_used),
+                "limit": self.member_limit,
+                "left": r(self.member_left),
+            },
+            "team": {
+                "used": r(self.team_used),
+                "limit": self.team_limit,
+                "left": r(self.team_left),
+            },
+            "left": r(self.left),
+        }
+
+
+def budget_status(
+    membership: Membership, user: str, records: Iterable[Charged], now: float
+) -> BudgetStatus:
+    """Usage of ``user`` and their team in the current period, from records that cover it."""
+    team = membership.team
+    period = team.policy.period
+    start, end = period_bounds(now, period)
+    mine = [r for r in records if r.team == team.name]
+    return BudgetStatus(
+        period=period,
+        period_start=start,
+        period_end=end,
+        member_used=total_gpu_hours((r for r in mine if r.user == user), start, now),
+        member_limit=membership.policy.gpu_hours_per_member,
+        team_used=total_gpu_hours(mine, start, now),
+        team_limit=team.policy.gpu_hours_per_team,
+    )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What a reservation must respect. The ledger calls ``admit`` inside its write
+    transaction, with the records of this user and team that are live or were released
+    after ``since``, so concurrent reservations cannot both slip under a limit."""
+
+    user: str
+    slice_name: str
+    membership: Membership
+
+    @property
+    def team(self) -> str:
+        return self.membership.team.name
+
+    def since(self, now: float) -> float:
+        return period_bounds(now, self.membership.team.policy.period)[0]
+
+    def admit(self, records: Sequence[Charged], now: float) -> LimitRefusal | None:
+        if not slice_profile(self.slice_name).needs_gpu:
+            return None  # cpu holds no GPU and costs nothing: always allowed
+        policy, team = self.membership.policy, self.membership.team
+        live = [r for r in records if holds_gpu(r)]
+        mine = [r for r in live if r.user == self.user]
+        cap = policy.max_slices_per_member
+        if cap is not None and len(mine) >= cap:
+            return LimitRefusal(
+                LimitCode.MEMBER_CONCURRENCY,
+                f"Limit reached: at most {cap} GPU slice(s) per member of team {team.name} at "
+                f"a time, and you hold {len(mine)} ({_listing(mine)}); 0 left. Stop one of "
+                "your servers first, or start a cpu server.",
+            )
+        theirs = [r for r in live if r.team == team.name]
+        cap = team.policy.max_slices_per_team
+        if cap is not None and len(theirs) >= cap:
+            return LimitRefusal(
+                LimitCode.TEAM_CONCURRENCY,
+                f"Limit reached: team {team.name} may hold at most {cap} GPU slice(s) at a "
+                f"time and holds {len(theirs)} now; 0 left. Try again when a teammate stops "
+                "a server, or start a cpu server.",
+            )
+        status = budget_status(self.membership, self.user, records, now)
+        period = f"this {status.period.value} (resets {format_when(status.period_end)})"
+        if status.member_left is not None and status.member_left <= 0:
+            return LimitRefusal(
+                LimitCode.MEMBER_BUDGET,
+                f"GPU-hour budget used up: you have used {format_hours(status.member_used)} "
+                f"of your {format_hours(status.member_limit or 0)} GPU-hours {period}; 0 left. "
+                "A cpu server is still available.",
+            )
+        if status.team_left is not None and status.team_left <= 0:
+            return LimitRefusal(
+                LimitCode.TEAM_BUDGET,
+                f"GPU-hour budget used up: team {team.name} has used "
+                f"{format_hours(status.team_used)} of its {format_hours(status.team_limit or 0)} "
+                f"GPU-hours {period}; 0 left. A cpu server is still available.",
+            )
+        return None
+
+
+def _listing(records: Sequence[Any]) -> str:
+    return ", ".join(
+        f"{getattr(r, 'server_name', '') or 'default server'}: {r.slice_name}" for r in records
+    )

@@ -1,0 +1,145 @@
+"""Teams from the site file's ``teams`` section, with the checks a schema cannot make. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..profiles import SLICES_BY_NAME
+from ..usage import Period
+from .teams import (
+    Policy,
+    PolicyError,
+    Team,
+    TeamKind,
+    Teams,
+    format_duration,
+    parse_duration,
+)
+
+TEAM_LEVEL_KEYS = ("max_slices_per_team",)
+"""Policy keys that belong to the whole team: an instructor override may not change them."""
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _optional_duration(raw: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except PolicyError as e:
+        raise PolicyError(f"{where}.{key}: {e}") from None
+    if seconds <= 0:
+        raise PolicyError(f"{where}.{key}: must be longer than 0 seconds")
+    return seconds
+
+
+def policy_from_mapping(
+    raw: Mapping[str, Any], where: str, site_images: Sequence[str] = ()
+) -> Policy:
+    """A Policy from a merged policy mapping, with the checks a schema cannot make."""
+    images = tuple(raw.get("images") or ())
+    unknown = [i for i in images if site_images and i not in site_images]
+    if unknown:
+        raise PolicyError(f"{where}.images: {', '.join(unknown)} not among the site's images")
+    slices = tuple(raw.get("slices") or ())
+    for name in (*slices, raw.get("max_slice") or "cpu"):
+        if name not in SLICES_BY_NAME:
+            raise PolicyError(f"{where}: unknown slice {name!r}")
+    hours = raw.get("gpu_hours") or {}
+    warn = _optional_duration(raw, "warn_before", where)
+    policy = Policy(
+        images=images,
+        slices=slices,
+        max_slice=raw.get("max_slice"),
+        max_slices_per_member=raw.get("max_slices_per_member"),
+        max_slices_per_team=raw.get("max_slices_per_team"),
+        period=Period(hours.get("period", "month")),
+        gpu_hours_per_member=hours.get("per_member"),
+        gpu_hours_per_team=hours.get("per_team"),
+        idle_timeout=_optional_duration(raw, "idle_timeout", where),
+        max_session=_optional_duration(raw, "max_session", where),
+        warn_before=600 if warn is None else warn,
+    )
+    if not any(policy.allows_slice(s) for s in SLICES_BY_NAME):
+        raise PolicyError(f"{where}: slices and max_slice leave no slice at all")
+    member, team = policy.max_slices_per_member, policy.max_slices_per_team
+    if member is not None and team is not None and member > team:
+        raise PolicyError(
+            f"{where}: max_slices_per_member ({member}) is more than max_slices_per_team ({team})"
+        )
+    if policy.max_session is not None and policy.warn_before >= policy.max_session:
+        raise PolicyError(
+            f"{where}: warn_before ({format_duration(policy.warn_before)}) must be shorter "
+            f"than max_session ({format_duration(policy.max_session)})"
+        )
+    return policy
+
+
+def teams_from_site(section: Mapping[str, Any], site_images: Sequence[str] = ()) -> Teams:
+    """Teams from the site file's ``teams`` section (``default_policy`` + one key per team).
+
+    Raises PolicyError for what the schema cannot say: a group claimed by two teams, an
+    instructor role outside a course, an instructor override of a team-wide limit,
+    images the site does not offer, contradictory limits."""
+    defaults = section.get("default_policy") or {}
+    teams: list[Team] = []
+    owner: dict[str, str] = {}
+    for name, raw in section.items():
+        if name == "default_policy":
+            continue
+        where = f"teams.{name}"
+        merged = _merge(defaults, raw.get("policy") or {})
+        policy = policy_from_mapping(merged, f"{where}.policy", site_images)
+        kind = TeamKind(raw["kind"])
+        groups = frozenset(raw["groups"])
+        instructors = raw.get("instructors")
+        instructor_groups: frozenset[str] = frozenset()
+        instructor_policy = None
+        if instructors is not None:
+            if kind is not TeamKind.COURSE:
+                raise PolicyError(f"{where}.instructors: only a course has instructors")
+            override = instructors.get("policy") or {}
+            shared = [k for k in TEAM_LEVEL_KEYS if k in override]
+            if "per_team" in (override.get("gpu_hours") or {}):
+                shared.append("gpu_hours.per_team")
+            if "period" in (override.get("gpu_hours") or {}):
+                shared.append("gpu_hours.period")
+            if shared:
+                raise PolicyError(
+                    f"{where}.instructors.policy: {', '.join(shared)} is set for the whole "
+                    f"team, in {where}.policy"
+                )
+            instructor_groups = frozenset(instructors["groups"])
+            instructor_policy = policy_from_mapping(
+                _merge(merged, override), f"{where}.instructors.policy", site_images
+            )
+        for group in sorted(groups | instructor_groups):
+            if group in owner and owner[group] != name:
+                raise PolicyError(
+                    f"{where}: group {group!r} already maps to team {owner[group]!r} "
+                    "(a group belongs to one team)"
+                )
+            owner[group] = name
+        teams.append(
+            Team(
+                name=name,
+                kind=kind,
+                groups=groups,
+                policy=policy,
+                instructor_groups=instructor_groups,
+                instructor_policy=instructor_policy,
+                description=raw.get("description", ""),
+            )
+        )
+    return Teams(tuple(teams))
