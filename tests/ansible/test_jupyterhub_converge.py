@@ -116,6 +116,7 @@ def converged(tmp_path_factory) -> Converged:
         "jupyterhub_cookie_secret": secrets.token_hex(32),
         "jupyterhub_crypt_key": secrets.token_hex(32),
         "jupyterhub_admin_token": secrets.token_hex(32),
+        "jupyterhub_idle_culler_enabled": True,
         "jupyterhub_idle_culler_every": 2,
     }
     variables["jupyterhub_venv_dir"] = variables["jupyterhub_prefix"] + "/venv"
