@@ -10,6 +10,7 @@ REQUIREMENTS := $(wildcard requirements/*.txt)
 
 ## run: set up and start the hub in the foreground with the embedded default site
 run: setup
+	bash scripts/install-system-packages.sh --run
 	$(PY) -m hub_config.run
 
 ## test: set up and run every test (installs Debian packages it needs; starts and stops every server)
