@@ -11,6 +11,7 @@ ledger as soon as sbatch returns, with what Slurm granted once the job runs.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import sys
@@ -56,7 +57,38 @@ class SlurmPlacement:
     qos: str | None = None
 
 
-class SlurmSliceSpawner(SliceSpawnerMixin, SlurmSpawner):
+class CheckedSlurmSpawner(SlurmSpawner):
+    """batchspawner's SlurmSpawner whose start also notices a job that ends before its
+    server reports a port (upstream waits for the port until start_timeout)."""
+
+    async def start(self) -> tuple[str, int]:
+        self.ip = self.traits()["ip"].default_value
+        self.port = 0
+        if self.server:
+            self.server.port = self.port
+        await self.submit_batch_script()
+        while True:
+            status = await self.query_job_status()
+            if status == JobStatus.RUNNING:
+                break
+            if status not in (JobStatus.PENDING, JobStatus.UNKNOWN):
+                raise web.HTTPError(500, "The Slurm job ended before it started the server.")
+            await asyncio.sleep(self.startup_poll_interval)
+        self.ip = self.state_gethost()
+        while self.port == 0:
+            status = await self.query_job_status()
+            if status not in (JobStatus.RUNNING, JobStatus.UNKNOWN):
+                raise web.HTTPError(
+                    500,
+                    "The Slurm job ended before its server started; "
+                    "its log is ~/.sandbox-slurm-<job id>.log.",
+                )
+            await asyncio.sleep(self.startup_poll_interval)
+        self.log.info("Slurm job %s serves at %s:%s", self.job_id, self.ip, self.port)
+        return self.ip, self.port
+
+
+class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
     engine_name = Unicode(
         "slurm",
         help="""Engine recorded with each allocation; reconciliation asks squeue about it.""",

@@ -96,14 +96,14 @@ def build_test_images(daemon: DockerDaemon) -> None:
     """Make SERVER_TAG (also tagged sandbox/base and sandbox/vision) and CRASH_TAG."""
     tarball = build_rootfs_tarball(ROOTFS_TARBALL)
     daemon.docker("import", str(tarball), ROOTFS_TAG, timeout=300)
-    daemon.docker("import", "--change", 'CMD ["/bin/false"]', str(tarball), CRASH_TAG, timeout=300)
+    daemon.docker("build", "-t", CRASH_TAG, "-", input=f'FROM {ROOTFS_TAG}\nCMD ["/bin/false"]\n')
     base = _load_or_build_base(daemon)
     with tempfile.TemporaryDirectory() as context:
         src = Path(context) / "src"
+        # Python only: the JupyterLab extension's node_modules are not the server's.
+        skip = shutil.ignore_patterns("__pycache__", "labextension", "node_modules")
         for package in ("extensions", "spawners"):
-            shutil.copytree(
-                ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__")
-            )
+            shutil.copytree(ROOT / package, src / package, ignore=skip)
         shutil.copy(HERE / "Dockerfile", Path(context) / "Dockerfile")
         daemon.docker(
             "build", "--build-arg", f"BASE_IMAGE={base}", "-t", SERVER_TAG, context, timeout=600

@@ -7,7 +7,6 @@ inventory also has a 2g.20gb that the cluster lacks (a job that can never run)."
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,75 +15,23 @@ import pytest
 import requests
 
 from spawners.ledger.ledger import Ledger
-from tests.backends.conftest import ensure_unix_user, progress_messages, stop_all_servers
-from tests.support.hub import Hub, wait_for, write_site
+from tests.backends.conftest import NV, progress_messages, slurm_hub_for, stop_all_servers
+from tests.support.hub import Hub, wait_for
 from tests.support.slurm import SlurmCluster
 
 pytestmark = pytest.mark.integration
 
-NV = "nvidia_h100_80gb_hbm3_"
-USERS = ("sbxslurm1", "sbxslurm2", "sbxslurm3")
 
-
-def site(when_busy: str = "queue") -> str:
-    return f"""
-site: {{name: Slurm test}}
-hub:
-  start_timeout: 90
-  http_timeout: 60
-  backend:
-    kind: slurm
-    poll_interval: 2
-    host_share: {{cpus_per_gpu: 7, memory_gb_per_gpu: 7, cpu_slice_cpus: 1, cpu_slice_memory_gb: 1}}
-    slurm:
-      partition: gpu
-      when_busy: {when_busy}
-      gres_types: {{1g.10gb: {NV}1g.10gb, 3g.40gb: {NV}3g.40gb, 2g.20gb: {NV}2g.20gb}}
-gpus:
-  source: declared
-  nodes:
-    - name: {os.uname().nodename.split(".")[0]}
-      gpus:
-        - index: 0
-          mode: mig
-          layout: [{{profile: 3g.40gb, start: 0}}, {{profile: 2g.20gb, start: 4}},
-                   {{profile: 1g.10gb, start: 6}}]
-        - index: 1
-          mode: mig
-          layout: [{{profile: 1g.10gb, start: 0}}, {{profile: 1g.10gb, start: 1}}]
-"""
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[SlurmCluster]:
-    for name in USERS:
-        ensure_unix_user(name)
-    with SlurmCluster.start({f"{NV}1g.10gb": 2, f"{NV}3g.40gb": 1}, cpus=16, memory_mb=32768) as c:
-        yield c
-
-
-def _hub(tmp: Path, cluster: SlurmCluster, when_busy: str) -> Hub:
-    return Hub(
-        tmp / "hub", site=write_site(tmp / "site.yaml", site(when_busy)),
-        env={"SLURM_CONF": str(cluster.conf)},
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def module_hub(cluster: SlurmCluster, tmp_path_factory) -> Iterator[Hub]:
-    hub = _hub(tmp_path_factory.mktemp("slurm-queue"), cluster, "queue")
-    try:
-        yield hub.start()
-    finally:
-        hub.stop()
-        cluster.cancel_all()
+@pytest.fixture
+def hub(slurm_hub: Hub, slurm_cluster: SlurmCluster) -> Iterator[Hub]:
+    yield slurm_hub
+    stop_all_servers(slurm_hub)
+    slurm_cluster.cancel_all()
 
 
 @pytest.fixture
-def hub(module_hub: Hub, cluster: SlurmCluster) -> Iterator[Hub]:
-    yield module_hub
-    stop_all_servers(module_hub)
-    cluster.cancel_all()
+def cluster(slurm_cluster: SlurmCluster) -> SlurmCluster:
+    return slurm_cluster
 
 
 def _ledger_record(hub: Hub, allocation_id: int):
@@ -161,7 +108,7 @@ def test_server_is_a_job_of_the_user_holding_exactly_its_gres(
 
 def test_cpu_server_requests_no_gres(hub: Hub, cluster: SlurmCluster) -> None:
     user = "sbxslurm2"
-    assert hub.spawn(user, {"image": "legal", "slice": "cpu"}).status_code in (201, 202)
+    assert hub.spawn(user, {"image": "base", "slice": "cpu"}).status_code in (201, 202)
     hub.wait_ready(user, timeout=90)
     job_id = _job_of(hub, user)
     assert [j["gres"] for j in cluster.jobs() if j["id"] == job_id] == ["N/A"]
@@ -266,8 +213,9 @@ def test_job_survives_a_hub_restart(hub: Hub, cluster: SlurmCluster) -> None:
     assert hub.slice_from_inside(user)["environment"]["SANDBOX_SLICE"] == "1g.10gb"
 
 
-def test_busy_gres_is_refused_when_the_site_says_so(cluster: SlurmCluster, tmp_path) -> None:
-    hub = _hub(tmp_path, cluster, "refuse")
+def test_busy_gres_is_refused_when_the_site_says_so(slurm_cluster: SlurmCluster, tmp_path) -> None:
+    cluster = slurm_cluster
+    hub = slurm_hub_for(tmp_path, cluster, "refuse")
     blocker = cluster.run(
         "sbatch", "--parsable", f"--gres=gpu:{NV}3g.40gb:1", "-o", "/dev/null",
         "--wrap", "sleep 600",
@@ -291,3 +239,29 @@ def test_busy_gres_is_refused_when_the_site_says_so(cluster: SlurmCluster, tmp_p
 
 def _last_spawn_error(hub: Hub) -> str:
     return hub.log_path.read_text(errors="replace")
+
+
+def test_restart_cleans_up_what_slurm_no_longer_runs(hub: Hub, cluster: SlurmCluster) -> None:
+    """At start-up the hub asks squeue: a job cancelled while it was down gives its slice
+    back; a spawn still queued when it died is cancelled and its reservation released."""
+    assert hub.spawn("sbxslurm1", {"image": "base", "slice": "1g.10gb"}).status_code in (201, 202)
+    hub.wait_ready("sbxslurm1", timeout=90)
+    running_job = _job_of(hub, "sbxslurm1")
+    blocker = cluster.run(
+        "sbatch", "--parsable", f"--gres=gpu:{NV}3g.40gb:1", "-o", "/dev/null",
+        "--wrap", "sleep 600",
+    ).stdout.strip()  # fmt: skip
+    assert hub.spawn("sbxslurm2", {"image": "base", "slice": "3g.40gb"}).status_code in (201, 202)
+    progress_messages(hub, "sbxslurm2", lambda m: m.startswith("pending:"))
+    pending_job = _job_of(hub, "sbxslurm2")
+
+    hub.kill_hub_only()
+    cluster.run("scancel", running_job)
+    wait_for(lambda: running_job not in {j["id"] for j in cluster.jobs()}, 30, "the cancel")
+    hub.start()
+
+    assert hub.allocations() == []
+    wait_for(lambda: {j["id"] for j in cluster.jobs()} == {blocker}, 30, "the queued job to go")
+    log = hub.log_path.read_text(errors="replace")
+    assert "(server gone)" in log and "(pending spawn of an earlier hub)" in log
+    assert pending_job != blocker
