@@ -1,4 +1,4 @@
-"""`python -m bench [allocator] [spawn] [--quick]`: run benchmarks, print tables, write
+"""`python -m bench [allocator] [spawn] [engines] [--quick]`: run benchmarks, print tables, write
 JSON results to .cache/bench/<name>.json. With no name, run them all."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import allocator, spawn
+from . import allocator, engines, spawn
 from .report import write
 
 BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable]] = {
@@ -17,6 +17,10 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Call
     "spawn": (
         lambda a: spawn.run(spawns=a.spawns or (4 if a.quick else spawn.SPAWNS)),
         spawn.render,
+    ),
+    "engines": (
+        lambda a: engines.run(spawns=a.spawns or (3 if a.quick else engines.SPAWNS)),
+        engines.render,
     ),
 }
 

@@ -53,8 +53,9 @@ class HostShare:
 
     @property
     def whole_cpus(self) -> int:
-        """For engines that count whole CPUs (Slurm): rounded up, never zero."""
-        return max(1, math.ceil(self.cpu_millis / 1000))
+        """For engines that count whole CPUs (Slurm): rounded down (a full GPU's slices
+        still fit the node), never zero."""
+        return max(1, self.cpu_millis // 1000)
 
     @property
     def memory_bytes(self) -> int:

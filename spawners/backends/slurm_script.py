@@ -28,6 +28,10 @@ TIME_LIMIT = re.compile(r"^([0-9]{1,4}-)?[0-9]{1,3}(:[0-9]{2}){0,2}$|^UNLIMITED$
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+WHOLE_GPU_TYPE = "h100"
+"""Default gres type of a whole GPU: ansible/roles/slurm's ``slurm_gres_types.gpu``."""
+
+
 class ScriptError(ValueError):
     """A value that must never be written into a batch script."""
 
@@ -106,8 +110,10 @@ def gres_for_slice(
 
     MIG slices: ``gpu:<type>:1`` with ``type`` from the site's mapping, defaulting to the
     profile name (``1g.10gb``); real clusters with AutoDetect=nvml name them after NVML
-    (``nvidia_h100_80gb_hbm3_1g.10gb``). A whole GPU: ``gpu:1``, or ``gpu:<type>:1`` when
-    mapped. An MPS share: Slurm's own ``mps:<percent of the GPU>``, or the mapping."""
+    (``nvidia_h100_80gb_hbm3_1g.10gb``). A whole GPU: ``gpu:h100:1`` (the type the slurm
+    Ansible role gives whole GPUs; an untyped ``gpu:1`` could be granted a MIG instance),
+    or the mapping. An MPS share: Slurm's own ``mps:<percent of the GPU>``, or the
+    mapping. A type mapped to '' asks for any GPU (``gpu:1``)."""
     profile = slice_profile(slice_name)
     types = dict(gres_types or {})
     if profile.kind is SliceKind.CPU:
@@ -119,7 +125,7 @@ def gres_for_slice(
         return f"{gres_name}:{slice_name}:1"
     if profile.kind is SliceKind.MPS:
         return f"mps:{profile.mps_thread_percentage}"
-    return f"{gres_name}:1"
+    return f"{gres_name}:{WHOLE_GPU_TYPE}:1"
 
 
 def _name(value: str | None, what: str) -> str | None:

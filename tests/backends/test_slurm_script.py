@@ -72,7 +72,7 @@ def test_cpu_job_has_no_gres_and_unset_placement_is_omitted() -> None:
         ("3g.40gb", {}, "gpu:3g.40gb:1"),
         ("1g.10gb", {"1g.10gb": f"{NVML}1g.10gb"}, f"gpu:{NVML}1g.10gb:1"),
         ("7g.80gb", {"1g.10gb": f"{NVML}1g.10gb"}, "gpu:7g.80gb:1"),
-        ("gpu", {}, "gpu:1"),
+        ("gpu", {}, "gpu:h100:1"),
         ("gpu", {"gpu": "h100"}, "gpu:h100:1"),
         ("1g.10gb", {"1g.10gb": ""}, "gpu:1"),
         ("mps.20gb", {}, "mps:25"),

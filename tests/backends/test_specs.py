@@ -49,6 +49,7 @@ def test_host_share_follows_the_slice_weight() -> None:
         share = host_share(profile.name, shape)
         assert share.cpu_millis * profile.max_per_gpu <= 14000
         assert share.memory_mib * profile.max_per_gpu <= 112 * 1024
+        assert share.whole_cpus * profile.max_per_gpu <= 14
     for name in SLICE_NAMES:
         assert host_share(name).whole_cpus >= 1
 
