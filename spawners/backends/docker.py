@@ -152,10 +152,14 @@ class DockerSliceSpawner(SliceSpawnerMixin, DockerSpawner):
         self.cpu_limit = spec.cpus
         self.volumes = dict(spec.volumes)
         host_config = {
-            k: v for k, v in self._configured_host_config.items() if k != "device_requests"
+            k: v
+            for k, v in self._configured_host_config.items()
+            if k not in ("device_requests", "ipc_mode")
         }
         if spec.device_requests:
             host_config["device_requests"] = [dict(r) for r in spec.device_requests]
+        if spec.ipc_mode:
+            host_config["ipc_mode"] = spec.ipc_mode
         self.extra_host_config = host_config
         create_kwargs = dict(self._configured_create_kwargs)
         create_kwargs["labels"] = {**create_kwargs.get("labels", {}), **spec.labels}

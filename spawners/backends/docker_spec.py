@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from spawners.backends.names import server_slug
 from spawners.backends.resources import HostShare
-from spawners.core.profiles import slice_profile
+from spawners.core.profiles import SliceKind, slice_profile
 
 DEVICE_UUID = re.compile(r"^(MIG|GPU)-[A-Za-z0-9-]{1,80}$")
 # A Docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
@@ -43,6 +43,8 @@ class DockerSettings:
     home_mount: str = "/home/jovyan"
     model_store: str | None = None
     model_store_mount: str = "/opt/models"
+    mps_pipe_directory: str = "/tmp/nvidia-mps"
+    """Where the node's MPS control daemon listens (CUDA_MPS_PIPE_DIRECTORY)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ContainerSpec:
     device_requests: tuple[dict, ...]
     volumes: dict[str, dict[str, str]]
     labels: dict[str, str]
+    ipc_mode: str | None = None
 
 
 def image_tag(image: str, tags: Mapping[str, str]) -> str:
@@ -111,7 +114,15 @@ def container_spec(
         mount = _path(settings.model_store_mount, "model store mount")
         volumes[_path(settings.model_store, "model store")] = {"bind": mount, "mode": "ro"}
         env["SANDBOX_MODELS"] = mount
+    ipc_mode = None
+    if profile.kind is SliceKind.MPS:
+        # An MPS client talks to the node's MPS daemon: its pipes, and shared IPC.
+        pipes = _path(settings.mps_pipe_directory, "MPS pipe directory")
+        volumes[pipes] = {"bind": pipes, "mode": "rw"}
+        env["CUDA_MPS_PIPE_DIRECTORY"] = pipes
+        ipc_mode = "host"
     return ContainerSpec(
+        ipc_mode=ipc_mode,
         image=image_tag(image, settings.image_tags),
         environment=env,
         memory_bytes=share.memory_bytes,

@@ -22,7 +22,7 @@ from typing import Any
 from batchspawner import JobStatus, SlurmSpawner
 from jupyterhub.apihandlers import APIHandler, default_handlers
 from tornado import web
-from traitlets import Bool, Dict, Enum, Float, List, Unicode
+from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
 
 from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.slurm_jobs import SlurmCommandError, SlurmCommands, allocation_comment
@@ -203,10 +203,14 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
     )
 
     slurm_conf = Unicode(
-        os.environ.get("SLURM_CONF", ""),
         config=True,
-        help="""SLURM_CONF for the hub's Slurm commands ('' = the system's slurm.conf).""",
+        help="""SLURM_CONF for the hub's Slurm commands ('' = the system's slurm.conf).
+        Defaults to the hub's own SLURM_CONF.""",
     )
+
+    @default("slurm_conf")
+    def _slurm_conf_default(self) -> str:
+        return os.environ.get("SLURM_CONF", "")
 
     startup_poll_interval = Float(
         0.5, config=True, help="""Seconds between squeue checks while the job starts."""

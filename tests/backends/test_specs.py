@@ -114,6 +114,15 @@ def test_hostile_or_broken_values_never_reach_the_spec(overrides) -> None:
         _spec(**overrides)
 
 
+def test_mps_share_reaches_the_nodes_mps_daemon() -> None:
+    spec = _spec(slice_name="mps.20gb", device_uuid="GPU-4f2a7a53-3a55-5d8a-9d38-5b0c2f1e9a11")
+    assert spec.device_requests[0]["DeviceIDs"] == ["GPU-4f2a7a53-3a55-5d8a-9d38-5b0c2f1e9a11"]
+    assert spec.volumes["/tmp/nvidia-mps"] == {"bind": "/tmp/nvidia-mps", "mode": "rw"}
+    assert spec.environment["CUDA_MPS_PIPE_DIRECTORY"] == "/tmp/nvidia-mps"
+    assert spec.ipc_mode == "host"
+    assert _spec().ipc_mode is None and "/tmp/nvidia-mps" not in _spec().volumes
+
+
 def test_image_tags_and_device_requests() -> None:
     assert image_tag("base", {}) == "sandbox/base"
     assert image_tag("base", {"base": "registry.example:5000/sandbox/base:2.1"}).endswith(":2.1")
