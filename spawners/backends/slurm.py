@@ -307,8 +307,14 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         if record is None:
             raise web.HTTPError(500, "No slice is reserved for this server.")
         try:
+            pwd.getpwnam(self.user.name)
+        except KeyError:
+            raise web.HTTPError(
+                500, "There is no unix account for you on the cluster; ask an administrator."
+            ) from None
+        try:
             script = render_batch_script(self.build_job(record))
-        except (ScriptError, KeyError) as e:
+        except ScriptError as e:
             self.log.error("Slurm job of allocation %s not rendered: %s", record.id, e)
             raise web.HTTPError(500, "This hub's Slurm settings are invalid.") from None
         self.log.debug("Slurm batch script for %s:\n%s", self._log_name, script)

@@ -225,7 +225,7 @@ def test_busy_gres_is_refused_when_the_site_says_so(slurm_cluster: SlurmCluster,
         r = hub.spawn("sbxslurm1", {"image": "base", "slice": "3g.40gb"})
         if r.status_code == 202:
             wait_for(lambda: hub.server("sbxslurm1") is None, 60, "the refusal")
-            message = _last_spawn_error(hub)
+            message = hub.log_path.read_text(errors="replace")  # the spawn's error
         else:
             message = r.json()["message"]
         assert r.status_code in (202, 409), r.text
@@ -235,10 +235,6 @@ def test_busy_gres_is_refused_when_the_site_says_so(slurm_cluster: SlurmCluster,
     finally:
         hub.stop()
         subprocess.run(["scancel", blocker], env=cluster.env, check=False)
-
-
-def _last_spawn_error(hub: Hub) -> str:
-    return hub.log_path.read_text(errors="replace")
 
 
 def test_restart_cleans_up_what_slurm_no_longer_runs(hub: Hub, cluster: SlurmCluster) -> None:
@@ -265,3 +261,10 @@ def test_restart_cleans_up_what_slurm_no_longer_runs(hub: Hub, cluster: SlurmClu
     log = hub.log_path.read_text(errors="replace")
     assert "(server gone)" in log and "(pending spawn of an earlier hub)" in log
     assert pending_job != blocker
+
+
+def test_a_user_without_a_unix_account_is_told_so(hub: Hub, cluster: SlurmCluster) -> None:
+    r = hub.spawn("nounixaccount", {"image": "base", "slice": "1g.10gb"})
+    assert r.status_code == 500, r.text
+    assert "no unix account for you" in r.json()["message"]
+    assert cluster.jobs() == [] and hub.allocations() == []
