@@ -11,6 +11,7 @@ from spawners.core.profiles import MEMORY_SLOTS
 from spawners.ledger.records import AllocationRecord
 
 from .fragmentation import fragmentation_view
+from .views import gpu_header
 
 
 def holder(record: AllocationRecord) -> dict[str, Any]:
@@ -37,12 +38,7 @@ def overview_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[st
         per_gpu = Inventory(gpus=(gpu,), strategy=inventory.strategy, simulated=inventory.simulated)
         gpus.append(
             {
-                "index": gpu.index,
-                "uuid": gpu.uuid,
-                "model": gpu.model,
-                "node": gpu.node,
-                "mode": gpu.mode.value,
-                "memory_gb": gpu.memory_gb,
+                **gpu_header(gpu),
                 "slots": [
                     {"slot": s, "holder": holder(by_slot[s]) if s in by_slot else None}
                     for s in range(MEMORY_SLOTS)

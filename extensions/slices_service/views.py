@@ -5,9 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from spawners.core.allocator import free_counts, gpu_states
-from spawners.core.model import Inventory
+from spawners.core.model import Gpu, Inventory
 from spawners.core.profiles import MEMORY_SLOTS
 from spawners.ledger.records import AllocationRecord
+
+
+def gpu_header(gpu: Gpu) -> dict[str, Any]:
+    """What every view says about a GPU itself."""
+    return {
+        "index": gpu.index,
+        "uuid": gpu.uuid,
+        "model": gpu.model,
+        "node": gpu.node,
+        "mode": gpu.mode.value,
+        "memory_gb": gpu.memory_gb,
+    }
 
 
 def inventory_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[str, Any]:
@@ -19,12 +31,7 @@ def inventory_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[s
         per_gpu = Inventory(gpus=(gpu,), strategy=inventory.strategy, simulated=inventory.simulated)
         gpus.append(
             {
-                "index": gpu.index,
-                "uuid": gpu.uuid,
-                "model": gpu.model,
-                "node": gpu.node,
-                "mode": gpu.mode.value,
-                "memory_gb": gpu.memory_gb,
+                **gpu_header(gpu),
                 "slots": [
                     {"slot": s, "held": bool(states[gpu.uuid].occupied_mask & (1 << s))}
                     for s in range(MEMORY_SLOTS)
