@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine
 
 from spawners.core.policy import Teams, teams_from_site
 from spawners.ledger.ledger import Ledger
-from spawners.ledger.schema import Base
+from tests.support.ledger_db import BACKENDS, FakeClock, empty_ledger_url
 from tests.support.postgres import postgresql_url  # noqa: F401  (a fixture)
 
 MARCH_10 = datetime(2025, 3, 10, tzinfo=UTC).timestamp()
@@ -23,42 +22,19 @@ MARCH_10 = datetime(2025, 3, 10, tzinfo=UTC).timestamp()
 SITE_IMAGES = ("base", "speech", "vision", "medical", "legal")
 
 
-class FakeClock:
-    def __init__(self, now: float = MARCH_10) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> float:
-        self.now += seconds
-        return self.now
-
-
 def teams_from_yaml(text: str) -> Teams:
     return teams_from_site(yaml.safe_load(text), site_images=SITE_IMAGES)
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(MARCH_10)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        url = request.getfixturevalue("postgresql_url")
-        engine = create_engine(url)
-        try:
-            Base.metadata.drop_all(engine)  # the server lives for the session: start empty
-        finally:
-            engine.dispose()
-    ledger = Ledger(url)
-    ledger.create_schema()
-    ledger.dispose()
-    yield url
+    """An empty ledger database (schema created) on each backend."""
+    yield empty_ledger_url(request, tmp_path)
 
 
 @pytest.fixture

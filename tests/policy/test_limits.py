@@ -16,7 +16,7 @@ from spawners.inventory.simulated import simulated_inventory
 from spawners.ledger.ledger import Ledger
 from spawners.ledger.records import AllocationRecord
 
-from .conftest import FakeClock, teams_from_yaml
+from .conftest import MARCH_10, FakeClock, teams_from_yaml
 
 HOUR = 3600.0
 
@@ -100,7 +100,7 @@ def test_member_budget_runs_out_then_resets_next_month(
     assert "you have used 0.50 of your 0.50 GPU-hours this month" in message
     assert "resets 2025-04-01 00:00 UTC" in message and "0 left" in message
     granted(reserve(ledger, teams, "alice", "cpu", "notes"))  # cpu costs nothing
-    clock.now = FakeClock().now + 30 * 86400  # April: a new period
+    clock.now = MARCH_10 + 30 * 86400  # April: a new period
     granted(reserve(ledger, teams, "alice", "1g.10gb"))
 
 
