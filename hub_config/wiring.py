@@ -169,6 +169,9 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
             "command": [sys.executable, "-m", "extensions.slices_service"],
             "environment": service_env,
             "oauth_no_confirm": True,
+            # What an admin's browser token for the service may carry (the service checks
+            # scopes, see docs/security-services.md); each user gets only what they hold.
+            "oauth_client_allowed_scopes": ["read:users", "delete:servers", "read:metrics"],
             "display": True,
         },
         courses,
@@ -176,10 +179,11 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     # A server pulls and hands in course labs for its user with its own token.
     c.Spawner.environment.update(server_environment(courses, env))
     c.JupyterHub.load_roles = [
-        # `servers`: the capacity page's stop button (the service checks the caller is admin).
+        # `delete:servers`: the capacity page's stop button, after the service has checked
+        # the caller's own token may stop that server; `read:users`: groups for that check.
         {
             "name": "slices-service",
-            "scopes": ["read:users", "list:users", "servers"],
+            "scopes": ["read:users", "list:users", "delete:servers"],
             "services": ["slices"],
         },
         *COURSES_ROLES,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
@@ -16,6 +17,7 @@ from extensions.courses.puller import lab_folder, local_status, pull_all
 from extensions.courses.roles import valid_name
 
 from .courses_client import CoursesClient, CoursesUnavailable
+from .handlers import AUTH_RESOURCE
 
 
 def _q(name: str) -> str:
@@ -23,6 +25,8 @@ def _q(name: str) -> str:
 
 
 class CourseActionHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
     @property
     def client(self) -> CoursesClient:
         client = self.settings.get("sandbox_courses_client")
@@ -63,6 +67,7 @@ class CourseActionHandler(APIHandler):
 
 class CoursesHandler(CourseActionHandler):
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         me = await self.call("GET", "api/me")
         for course in me["courses"]:
@@ -73,6 +78,7 @@ class CoursesHandler(CourseActionHandler):
 
 class PullHandler(CourseActionHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.body()
         if body.get("course") or body.get("lab"):
@@ -86,6 +92,7 @@ class PullHandler(CourseActionHandler):
 
 class HandInHandler(CourseActionHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         course, lab = self.names(self.body(), "course", "lab")
         try:
@@ -102,6 +109,7 @@ class HandInHandler(CourseActionHandler):
 
 class PublishHandler(CourseActionHandler):
     @web.authenticated
+    @authorized
     async def post(self) -> None:
         body = self.body()
         course, name = self.names(body, "course", "name")

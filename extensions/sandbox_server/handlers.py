@@ -5,11 +5,16 @@ import os
 import time
 from typing import Any
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from .slice_info import slice_info
+
+AUTH_RESOURCE = "sandbox"
+"""What jupyter-server's authorizer is asked about (read: GET, write: POST); JupyterHub's
+authorizer grants it to tokens with access to this server, as for the contents API."""
 
 HUB_VIEW_TTL_S = 30.0
 """The hub's view (budget, notices) changes slowly; the status bar polls every few seconds."""
@@ -43,7 +48,10 @@ class HubView:
 
 
 class SliceHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
     @web.authenticated
+    @authorized
     async def get(self) -> None:
         view = self.settings.get("sandbox_hub_view")
         info = slice_info(

@@ -17,6 +17,7 @@ from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
 from .admin import admin_routes
+from .authz import READ_ALL, require
 from .usage_api import usage_routes
 from .views import allocations_view, inventory_view
 
@@ -36,10 +37,6 @@ class ApiHandler(HubOAuthenticated, web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status_code, "message": self._reason}))
 
-    def is_admin(self) -> bool:
-        user = self.current_user or {}
-        return bool(user.get("admin")) or "admin:users" in set(user.get("scopes", []))
-
 
 class InventoryHandler(ApiHandler):
     @web.authenticated
@@ -49,9 +46,8 @@ class InventoryHandler(ApiHandler):
 
 class AllocationsHandler(ApiHandler):
     @web.authenticated
+    @require(READ_ALL, "Only admins can list allocations")
     def get(self) -> None:
-        if not self.is_admin():
-            raise web.HTTPError(403, "Only admins can list allocations.")
         self.write_json({"allocations": allocations_view(self.ledger.live())})
 
 

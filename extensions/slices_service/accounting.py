@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from spawners.core.csvsafe import spreadsheet_safe
 from spawners.core.policy import (
     Membership,
     Policy,
@@ -82,13 +83,14 @@ def usage_report(records: Sequence[AllocationRecord], since: float, until: float
 
 
 def usage_csv(rows: Sequence[UsageRow]) -> str:
+    """One line per row; names (a user may choose theirs) are made spreadsheet-safe, the
+    figures are written as numbers."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for r in rows:
-        writer.writerow(
-            [r.team, r.user, r.slice_name, r.sessions, f"{r.seconds:.3f}", f"{r.gpu_hours:.6f}"]
-        )
+        names = [spreadsheet_safe(v) for v in (r.team, r.user, r.slice_name)]
+        writer.writerow([*names, r.sessions, f"{r.seconds:.3f}", f"{r.gpu_hours:.6f}"])
     return out.getvalue()
 
 

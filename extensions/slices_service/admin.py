@@ -1,6 +1,7 @@
-"""The admin page at /services/slices/: the capacity floor, live. Admins only (403 for
-everyone else); stopping a server goes through the hub's API with the service's token
-after the service has checked that the caller is an admin."""
+"""The admin page at /services/slices/: the capacity floor, live. The page and its data
+need read:users (403 for everyone else); stopping a server goes through the hub's API
+with the service's token after the service has checked that the calling token may stop
+that server (admin:servers or delete:servers, with the hub's filters)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from spawners.ledger.ledger import Ledger
 
+from .authz import READ_ALL, may_stop, require, stop_groups
 from .overview import overview_view
 
 STATIC = Path(__file__).parent / "static"
@@ -27,16 +29,6 @@ class AdminHandler(HubOAuthenticated, web.RequestHandler):
         self.ledger = ledger
         self.inventory = inventory
         self.prefix = prefix
-
-    def is_admin(self) -> bool:
-        user = self.current_user or {}
-        return bool(user.get("admin")) or "admin:users" in set(user.get("scopes", []))
-
-    def require_admin(self) -> None:
-        if not self.current_user:
-            raise web.HTTPError(403, "Log in to the hub first.")
-        if not self.is_admin():
-            raise web.HTTPError(403, "Only admins can see the capacity page.")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -55,8 +47,8 @@ class AdminHandler(HubOAuthenticated, web.RequestHandler):
 
 class CapacityPageHandler(AdminHandler):
     @web.authenticated
+    @require(READ_ALL, "Only admins can see the capacity page")
     def get(self) -> None:
-        self.require_admin()
         config = {"xsrf": self.xsrf_token.decode(), "prefix": self.prefix}
         page = (STATIC / "capacity.html").read_text()
         page = page.replace("__CONFIG__", json.dumps(config).replace("<", "\\u003c")).replace(
@@ -67,8 +59,8 @@ class CapacityPageHandler(AdminHandler):
 
 
 class OverviewHandler(AdminHandler):
+    @require(READ_ALL, "Only admins can see the capacity page")
     def get(self) -> None:
-        self.require_admin()
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(overview_view(self.inventory, self.ledger.live())))
@@ -76,7 +68,8 @@ class OverviewHandler(AdminHandler):
 
 class StopServerHandler(AdminHandler):
     async def post(self) -> None:
-        self.require_admin()
+        if not self.current_user:
+            raise web.HTTPError(403, "Log in to the hub first.")
         try:
             body = json.loads(self.request.body or b"{}")
             user, server = str(body["user"]), str(body.get("server_name") or "")
@@ -84,6 +77,12 @@ class StopServerHandler(AdminHandler):
             raise web.HTTPError(
                 400, "Give the user (and server_name for a named server)."
             ) from None
+        caller = self.current_user
+        groups = await self.groups_of(user) if stop_groups(caller) else frozenset()
+        if not may_stop(caller, user, server, groups):
+            raise web.HTTPError(
+                403, "This token may not stop that server (needs admin:servers or delete:servers)."
+            )
         hub = self.hub_auth
         path = f"/users/{quote(user, safe='')}/server"
         if server:
@@ -101,6 +100,20 @@ class StopServerHandler(AdminHandler):
             ) from None
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"user": user, "server_name": server, "hub_status": resp.code}))
+
+    async def groups_of(self, user: str) -> frozenset[str]:
+        """The target user's groups, for a caller whose stop scope is group-filtered."""
+        hub = self.hub_auth
+        try:
+            resp = await AsyncHTTPClient().fetch(
+                f"{hub.api_url}/users/{quote(user, safe='')}",
+                headers={"Authorization": f"token {hub.api_token}"},
+                request_timeout=30,
+            )
+            return frozenset(json.loads(resp.body).get("groups") or ())
+        except (HTTPClientError, OSError, ValueError):
+            # Unknown user or no answer: no group grants anything.
+            return frozenset()
 
 
 def admin_routes(prefix: str, args: dict[str, Any]) -> list[tuple]:

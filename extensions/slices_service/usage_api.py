@@ -1,9 +1,9 @@
 """Usage, budgets, warnings, audit and metrics endpoints of the `slices` service.
 
 ``api/me`` (any user: their team, servers, warnings, own and team usage this period),
-``api/usage`` and ``api/usage.csv`` (admins: per team, user and slice for any period),
-``api/teams`` and ``api/audit`` (admins), ``metrics`` (Prometheus: admins or a token with
-``read:metrics``)."""
+``api/usage`` and ``api/usage.csv`` (per team, user and slice for any period),
+``api/teams`` and ``api/audit`` (all three: a token with read:users), ``metrics``
+(Prometheus: a token with read:metrics)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from spawners.core.usage import usage_rows
 from spawners.ledger.ledger import Ledger
 
 from .accounting import RangeError, me_view, parse_range, teams_view, usage_csv, usage_report
+from .authz import READ_ALL, READ_METRICS, require
 from .metrics import CONTENT_TYPE, render_metrics
 
 
@@ -40,14 +41,6 @@ class UsageApiHandler(HubOAuthenticated, web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"status": status_code, "message": message or self._reason}))
 
-    def is_admin(self) -> bool:
-        user = self.current_user or {}
-        return bool(user.get("admin")) or "admin:users" in set(user.get("scopes", []))
-
-    def require_admin(self, what: str) -> None:
-        if not self.is_admin():
-            raise web.HTTPError(403, f"Only admins can read {what}.")
-
     def period_records(self) -> tuple[float, list]:
         now = self.ledger.clock()
         return now, self.ledger.overlapping(self.teams.earliest_period_start(now), now)
@@ -64,8 +57,8 @@ class MeHandler(UsageApiHandler):
 
 class UsageHandler(UsageApiHandler):
     @web.authenticated
+    @require(READ_ALL, "Only admins can read usage")
     def get(self, suffix: str | None = None) -> None:
-        self.require_admin("usage")
         now = self.ledger.clock()
         args = {
             k: self.get_argument(k) for k in ("month", "since", "until") if self.get_argument(k, "")
@@ -85,16 +78,16 @@ class UsageHandler(UsageApiHandler):
 
 class TeamsHandler(UsageApiHandler):
     @web.authenticated
+    @require(READ_ALL, "Only admins can read teams")
     def get(self) -> None:
-        self.require_admin("teams")
         now, records = self.period_records()
         self.write_json({"teams": teams_view(self.teams, records, now)})
 
 
 class AuditHandler(UsageApiHandler):
     @web.authenticated
+    @require(READ_ALL, "Only admins can read the audit log")
     def get(self) -> None:
-        self.require_admin("the audit log")
         try:
             limit = min(5000, max(1, int(self.get_argument("limit", "200"))))
         except ValueError:
@@ -104,10 +97,8 @@ class AuditHandler(UsageApiHandler):
 
 class MetricsHandler(UsageApiHandler):
     @web.authenticated
+    @require(READ_METRICS, "Metrics need a token that may read them")
     def get(self) -> None:
-        scopes = set((self.current_user or {}).get("scopes", []))
-        if not self.is_admin() and "read:metrics" not in scopes:
-            raise web.HTTPError(403, "Metrics need an admin or a token with read:metrics.")
         now = self.ledger.clock()
         records = self.ledger.overlapping(0.0, now)
         self.set_header("Content-Type", CONTENT_TYPE)
