@@ -1,9 +1,11 @@
 """How people log in: the site's authenticator, applied to JupyterHub's config.
 
-shared-password (the embedded default): local passwords generated on first run; hub
-groups are managed by admins. oidc / github: OAuth login whose provider groups become hub
-groups at every login (``manage_groups``); only members of a team's groups (and the
-site's admin_users) may log in, everyone else gets a page that says why."""
+native (the embedded default): personal accounts (NativeAuthenticator), sign-ups approved
+by an admin, the first admin's password generated on first run. oidc / github: OAuth login
+whose provider groups become hub groups at every login (``manage_groups``); only members
+of a team's groups (and the site's admin_users) may log in, everyone else gets a page that
+says why. shared-password: one password for all non-admins, a one-day workshop on
+containers only. An unprivileged hub (servers as the hub's own user) admits its owner only."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hub_config.secrets import login_credentials
+from hub_config.native import SandboxNativeAuthenticator
+from hub_config.secrets import CREDENTIALS_FILE, login_credentials
 from hub_config.site import Site, SiteError
 from spawners.core.policy import PolicyError, Teams, teams_from_site
 
@@ -35,20 +38,57 @@ def check_access(doc: Mapping[str, Any], source: str) -> None:
     except PolicyError as e:
         raise SiteError(f"site file {source}: {e}") from None
     auth = doc["hub"]["authenticator"]
-    if auth["kind"] != "shared-password" and not teams:
+    backend = doc["hub"]["backend"]["kind"]
+    if auth["kind"] == "shared-password" and (backend in ("local", "slurm") or teams):
+        why = (
+            f"the {backend} backend runs servers as real unix accounts"
+            if not teams
+            else ("the site has teams (or courses), whose members need logins of their own")
+        )
+        raise SiteError(
+            f"site file {source}: hub.authenticator.kind shared-password lets anyone who "
+            f"knows the one password log in as any user, and {why}: use kind native "
+            "(personal accounts) or oidc"
+        )
+    if auth["kind"] in ("oidc", "github") and not teams:
         raise SiteError(
             f"site file {source}: hub.authenticator.kind {auth['kind']} lets in the members "
             "of the teams' groups only: declare at least one team under teams"
         )
 
 
-def configure_auth(c: Any, site: Site, data: Path) -> None:
+def configure_auth(c: Any, site: Site, data: Path, owner_only: bool = False) -> None:
+    """``owner_only``: servers run as the hub's own unix user, so only the first admin
+    (the hub's owner) may log in at all."""
     hub = site["hub"]
     auth = hub["authenticator"]
-    admins = set(hub["admin_users"])
-    c.Authenticator.admin_users = admins
+    admins = list(hub["admin_users"])
+    first_admin = admins[0] if admins else "admin"
+    c.Authenticator.admin_users = {first_admin} if owner_only else set(admins)
+    c.Authenticator.username_pattern = auth["username_pattern"]
+    if owner_only:
+        if auth["kind"] == "shared-password":
+            raise SiteError(
+                "hub.authenticator.kind shared-password: this hub runs every server as its "
+                "own unix user, so a shared password would hand that account to anyone"
+            )
+        c.Authenticator.allowed_users = {first_admin}
+    if auth["kind"] == "native":
+        login_credentials(data, first_admin, shared=False)
+        c.JupyterHub.authenticator_class = SandboxNativeAuthenticator
+        c.SandboxNativeAuthenticator.first_admin_credentials = str(data / CREDENTIALS_FILE)
+        # Sign-ups wait for an admin's approval; an owner-only hub takes none.
+        c.SandboxNativeAuthenticator.open_signup = False
+        c.SandboxNativeAuthenticator.enable_signup = not owner_only
+        c.SandboxNativeAuthenticator.minimum_password_length = 10
+        c.SandboxNativeAuthenticator.check_common_password = True
+        c.SandboxNativeAuthenticator.allowed_failed_logins = 5
+        c.SandboxNativeAuthenticator.seconds_before_next_try = 60
+        # Approval is the allow list: only approved accounts authenticate at all.
+        c.Authenticator.allow_all = not owner_only
+        return
     if auth["kind"] == "shared-password":
-        creds = login_credentials(data, sorted(admins)[0] if admins else "admin")
+        creds = login_credentials(data, first_admin, shared=True)
         c.JupyterHub.authenticator_class = "shared-password"
         c.SharedPasswordAuthenticator.admin_password = creds["admin_password"]
         c.SharedPasswordAuthenticator.user_password = creds["user_password"]
@@ -69,8 +109,9 @@ def configure_auth(c: Any, site: Site, data: Path) -> None:
     # Groups come from the provider at every login and replace the user's hub groups.
     oauth.manage_groups = True
     oauth.allow_all = False
-    oauth.allowed_groups = set(teams.login_groups()) | set(auth["admin_groups"])
-    if auth["admin_groups"]:
+    if not owner_only:
+        oauth.allowed_groups = set(teams.login_groups()) | set(auth["admin_groups"])
+    if auth["admin_groups"] and not owner_only:
         oauth.admin_groups = set(auth["admin_groups"])
     oauth.custom_403_message = REFUSED_MESSAGE.format(site=site["site"]["name"])
     if auth["kind"] == "oidc":

@@ -7,6 +7,7 @@ runs local servers should not carry it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
@@ -14,8 +15,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hub_config.site import Site
+from hub_config.site import Site, SiteError
+from spawners.backends.cgroups import cgroups_available
 from spawners.backends.local import (
+    HUB_USER,
+    SYSTEM_USERS,
     LocalSliceSpawner,
     local_server_running,
     stop_abandoned_local_server,
@@ -67,12 +71,14 @@ ABANDON: dict[str, Callable[[AllocationRecord], None]] = {
 """Per engine: stop what a spawn started before its hub died mid-start."""
 
 
-def configure_backend(c: Any, site: Site, data: Path) -> None:
+def configure_backend(c: Any, site: Site, data: Path, env: Mapping[str, str] = os.environ) -> None:
     backend = site["hub"]["backend"]
     kind = backend["kind"]
     c.Spawner.poll_interval = backend.get("poll_interval", 30)
+    if kind == "local":
+        _configure_local(c, backend, data, env)
+        return
     configure = {
-        "local": _configure_local,
         "slurm": _configure_slurm,
         "docker": _configure_docker,
         "kubernetes": _configure_kubernetes,
@@ -80,10 +86,58 @@ def configure_backend(c: Any, site: Site, data: Path) -> None:
     configure(c, backend, data)
 
 
-def _configure_local(c: Any, backend: Mapping[str, Any], data: Path) -> None:
+def local_run_as(backend: Mapping[str, Any], euid: int) -> str | None:
+    """Whose account local servers run as (None for other backends): each user's own
+    when the hub is root, the hub's own when it is not; a setting that cannot hold on
+    this machine is refused."""
+    if backend["kind"] != "local":
+        return None
+    run_as = backend["local"]["run_as"]
+    if run_as == "auto":
+        return SYSTEM_USERS if euid == 0 else HUB_USER
+    if run_as == SYSTEM_USERS and euid != 0:
+        raise SiteError(
+            "hub.backend.local.run_as system-users: creating and switching to the users' "
+            "unix accounts needs a hub running as root"
+        )
+    if run_as == HUB_USER and euid == 0:
+        raise SiteError(
+            "hub.backend.local.run_as hub-user: this hub runs as root, so every server "
+            "would run as root and read the hub's secrets and every home; use auto or "
+            "system-users"
+        )
+    return run_as
+
+
+def _configure_local(
+    c: Any, backend: Mapping[str, Any], data: Path, env: Mapping[str, str]
+) -> None:
+    local = backend["local"]
+    run_as = local_run_as(backend, os.geteuid())
     c.JupyterHub.spawner_class = LocalSliceSpawner
-    c.LocalSliceSpawner.run_as_hub_user = backend.get("run_as_hub_user", True)
-    c.LocalSliceSpawner.homes_root = str(data / "homes")
+    s = c.LocalSliceSpawner
+    s.run_as = run_as
+    s.account_prefix = local["account_prefix"]
+    default_homes = "/home" if run_as == SYSTEM_USERS else str(data / "homes")
+    homes = Path(env.get("SANDBOX_HOMES") or local["homes_root"] or default_homes).resolve()
+    if run_as == SYSTEM_USERS and homes.is_relative_to(data):
+        raise SiteError(
+            f"hub.backend.local.homes_root {homes} is inside the data folder {data}, "
+            "which no server may read"
+        )
+    s.homes_root = str(homes)
+    s.node_shape = dict(backend["host_share"])
+    s.hub_id = hashlib.sha256(str(data).encode()).hexdigest()[:10]
+    why_not = cgroups_available()
+    if local["cgroups"] == "required" and why_not:
+        raise SiteError(f"hub.backend.local.cgroups required, but {why_not}")
+    s.use_cgroups = local["cgroups"] != "off" and why_not is None
+    if local["cgroups"] == "auto" and why_not:
+        print(
+            f"warning: servers run without a cgroup ({why_not}): their CPU and memory are "
+            "not limited and processes they leave behind are not stopped",
+            file=sys.stderr,
+        )
     c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
 
 

@@ -8,6 +8,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,13 +19,15 @@ import yaml
 from extensions.courses.hub import COURSES_ROLES, courses_service, server_environment
 from extensions.quota.services import culler_service, quota_service
 from hub_config.auth import configure_auth, site_teams
-from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend
+from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend, local_run_as
 from hub_config.ports import hub_ports
 from hub_config.secrets import token_file
-from hub_config.site import Site
+from hub_config.site import Site, SiteError
+from spawners.backends.local import HUB_USER
 from spawners.context import SliceContext, site_wide_choices, team_choices
 from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
+from spawners.inventory.nvml_processes import live_device_process_ids
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
@@ -34,6 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 def data_dir(env: Mapping[str, str]) -> Path:
     path = Path(env.get("SANDBOX_DATA") or ".sandbox").resolve()
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The hub's state (passwords, tokens, databases): no server's account may read it.
+    path.chmod(0o700)
     return path
 
 
@@ -78,6 +83,8 @@ def build_context(
         site_name=site["site"]["name"],
         image_descriptions={k: v["description"] for k, v in site["images"].items()},
         teams=teams,
+        device_processes=live_device_process_ids if inventory.source == "nvml" else None,
+        max_gpu_slices_per_user=site["hub"]["max_gpu_slices_per_user"],
         usage_url=usage_url,
     )
 
@@ -124,7 +131,23 @@ def reconcile(ctx: SliceContext, log: Any = None) -> None:
             log(f"reconcile: released allocation {allocation_id} ({why})")
 
 
+def admin_token(env: Mapping[str, str]) -> str:
+    """SANDBOX_ADMIN_TOKEN: "" (no admin service) or 64 hex characters. Anything else, a
+    placeholder or a short password, would give JupyterHub's admin role to a guessable
+    token, so the hub refuses to start."""
+    token = env.get("SANDBOX_ADMIN_TOKEN", "").strip()
+    if token and not re.fullmatch(r"[0-9a-fA-F]{64}", token):
+        hex_only = re.fullmatch(r"[0-9a-fA-F]+", token) is not None
+        has = f"{len(token)} characters" + ("" if hex_only else ", not all hex")
+        raise SiteError(
+            f"SANDBOX_ADMIN_TOKEN must be 64 hex characters (this one has {has}): "
+            "make one with `openssl rand -hex 32`, or unset it for no admin service"
+        )
+    return token
+
+
 def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceContext:
+    admin = admin_token(env)  # before anything touches the data folder
     data = data_dir(env)
     hub = site["hub"]
     ports = hub_ports(hub["port"], env)
@@ -140,19 +163,28 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
 
-    configure_auth(c, site, data)
+    run_as = local_run_as(site["hub"]["backend"], os.geteuid())
+    if run_as == HUB_USER:
+        print(
+            f"servers run as this hub's own unix user {_operator()!r} (the hub is not root):"
+            f" only {(site['hub']['admin_users'] or ['admin'])[0]!r} may log in",
+            file=sys.stderr,
+        )
+    configure_auth(c, site, data, owner_only=run_as == HUB_USER)
 
     slices_url = f"http://127.0.0.1:{ports.slices_service}"
     ctx = build_context(site, data, usage_url=f"{slices_url}/services/slices/api/me")
     reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
     record_policy(ctx.ledger, site)
 
-    configure_backend(c, site, data)
+    configure_backend(c, site, data, env)
     c.SliceSpawnerMixin.slice_context = ctx
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = hub["start_timeout"]
     c.Spawner.http_timeout = hub["http_timeout"]
     c.JupyterHub.allow_named_servers = True
+    # JupyterHub refuses the next named server itself (400); 0 = no limit.
+    c.JupyterHub.named_server_limit_per_user = hub["named_server_limit_per_user"]
 
     service_env = {
         "SANDBOX_SITE": str(site.path),
@@ -208,8 +240,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         if service is not None:
             c.JupyterHub.services.append(service)
             c.JupyterHub.load_roles.append(role)
-    admin_token = env.get("SANDBOX_ADMIN_TOKEN", "").strip()
-    if admin_token:
-        c.JupyterHub.services.append({"name": "sandbox-admin", "api_token": admin_token})
+    if admin:
+        c.JupyterHub.services.append({"name": "sandbox-admin", "api_token": admin})
         c.JupyterHub.load_roles.append({"name": "admin", "services": ["sandbox-admin"]})
     return ctx

@@ -33,7 +33,14 @@ class SliceContext:
     """An NvmlInstanceManager when the hub creates MIG instances itself (dynamic
     strategy on real GPUs); None when the instances exist already or are simulated."""
     teams: Teams = field(default_factory=Teams)
-    """The site's teams; empty: no team policy (no limits, nobody is charged)."""
+    """The site's teams; empty: no team policy (nobody is charged)."""
+    max_gpu_slices_per_user: int | None = None
+    """GPU slices a user in no team may hold at once (the site's
+    hub.max_gpu_slices_per_user); None: no cap. A team's own policy limits its members."""
+    device_processes: Callable[[str], list[int]] | None = None
+    """pids still computing on a device (by UUID): NVML's view on real GPUs, None where
+    the GPUs are simulated or declared. A stopped server's slice stays quarantined while
+    this finds anything."""
     usage_url: str = ""
     """Where a server (or its user) reads its usage and warnings: the slices service's
     ``api/me``. Given to servers as SANDBOX_USAGE_URL."""
@@ -51,10 +58,16 @@ class SliceContext:
     def admission(
         self, user: str, membership: Membership | None, slice_name: str
     ) -> Admission | None:
-        """The limits the ledger checks when it reserves (None without a team)."""
-        if membership is None:
+        """The limits the ledger checks when it reserves: the team's policy, else the
+        hub's cap per user (None when there is no cap)."""
+        if membership is None and self.max_gpu_slices_per_user is None:
             return None
-        return Admission(user=user, slice_name=slice_name, membership=membership)
+        return Admission(
+            user=user,
+            slice_name=slice_name,
+            membership=membership,
+            max_gpu_slices_per_user=self.max_gpu_slices_per_user,
+        )
 
     def budget(self, user: str, membership: Membership) -> BudgetStatus:
         now = self.ledger.clock()

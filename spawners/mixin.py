@@ -24,6 +24,11 @@ from spawners.core.policy import LimitRefusal, Membership, no_team_refusal
 from spawners.form import render_form
 from spawners.ledger.ledger import ServerAlreadyHolds
 from spawners.ledger.records import AllocationRecord
+from spawners.processes import process_owners
+
+QUARANTINE_CHECK_SECONDS = 5.0
+"""How often a quarantined slice is checked (and what is left on it killed again)."""
+_watchers: set[asyncio.Task] = set()
 
 
 class SliceSpawnerMixin(Spawner):
@@ -122,6 +127,7 @@ class SliceSpawnerMixin(Spawner):
         try:
             record = await self._materialise(ctx, record)
             self._emit(30, f"starting server with image {record.image} ...")
+            await self.before_engine_start(record)
             result = await super().start()
             # Remember the engine's handle at once: if the hub dies now, reconciliation
             # can find (and stop) a server whose start never completed.
@@ -217,6 +223,19 @@ class SliceSpawnerMixin(Spawner):
         self.allocation = record
         return record
 
+    async def before_engine_start(self, record: AllocationRecord) -> None:
+        """What the engine needs before the server starts (an account, a cgroup)."""
+
+    async def engine_leftovers(self, record: AllocationRecord) -> list[str]:
+        """Processes that still run on this allocation's slice after its server is gone
+        (``<pid> (<owner>)``); the backend first kills what it can. The slice is handed
+        on only when this is empty. Here: what NVML sees on a real device."""
+        probe = self._ctx.device_processes
+        if probe is None or record.simulated or not record.device_uuid:
+            return []
+        pids = await asyncio.get_running_loop().run_in_executor(None, probe, record.device_uuid)
+        return process_owners(pids) or [f"pid {p}" for p in pids]
+
     def slice_team(self) -> str | None:
         """The team charged for this server: the user's team under the site's policy."""
         membership = self.slice_membership()
@@ -254,6 +273,21 @@ class SliceSpawnerMixin(Spawner):
         if record is None:
             return
         ctx = self._ctx
+        leftovers = await self.engine_leftovers(record)
+        if leftovers:
+            # Never hand a device on while something of the last server runs on it.
+            why = f"{reason}; still running: {', '.join(leftovers)}"
+            self.log.warning("quarantined allocation %s: %s", record.id, why)
+            ctx.ledger.quarantine(record.id, why)
+            self.allocation = None
+            watch_quarantine(self, record)
+            return
+        if await self._give_back(record, reason):
+            self.allocation = None
+
+    async def _give_back(self, record: AllocationRecord, reason: str) -> bool:
+        """Destroy the MIG instance the hub created (if any), then release the slots."""
+        ctx = self._ctx
         if ctx.instances is not None and record.start is not None and record.gpu_index is not None:
             try:
                 await asyncio.get_running_loop().run_in_executor(
@@ -262,9 +296,9 @@ class SliceSpawnerMixin(Spawner):
             except Exception as e:
                 # Keep the slots claimed: an instance we could not destroy is not free.
                 self.log.error("could not destroy MIG instance of allocation %s: %s", record.id, e)
-                return
+                return False
         ctx.ledger.release(record.id, reason)
-        self.allocation = None
+        return True
 
     # --- environment and state -------------------------------------------------
 
@@ -342,3 +376,24 @@ class SliceSpawnerMixin(Spawner):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress_done.wait(), timeout=0.5)
+
+
+def watch_quarantine(spawner: SliceSpawnerMixin, record: AllocationRecord) -> None:
+    """Release a quarantined slice once nothing runs on it any more (checked every few
+    seconds; a hub restart hands the check to reconciliation)."""
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(QUARANTINE_CHECK_SECONDS)
+            try:
+                left = await spawner.engine_leftovers(record)
+            except Exception as e:  # keep watching: the slice must not leak either way
+                spawner.log.error("checking quarantined allocation %s: %s", record.id, e)
+                continue
+            if not left and await spawner._give_back(record, "quarantine over: nothing left"):
+                spawner.log.info("quarantine of allocation %s is over", record.id)
+                return
+
+    task = asyncio.get_running_loop().create_task(watch())
+    _watchers.add(task)
+    task.add_done_callback(_watchers.discard)

@@ -23,6 +23,8 @@ def holder(record: AllocationRecord) -> dict[str, Any]:
         "image": record.image,
         "slice": record.slice_name,
         "state": record.state,
+        # Quarantined: which processes still hold the stopped server's device.
+        "reason": record.release_reason if record.state == "quarantined" else None,
         "since": record.activated_at or record.created_at,
         "start": record.start,
         "device_uuid": record.device_uuid,

@@ -23,7 +23,18 @@ from spawners.core.policy import Admission, LimitRefusal
 from spawners.core.profiles import slice_profile
 
 from .records import AllocationRecord, encode_slots
-from .schema import ACTIVE, RELEASED, RESERVED, AllocationRow, AuditRow, Base, SlotClaimRow
+from .schema import (
+    ACTIVE,
+    QUARANTINED,
+    RELEASED,
+    RESERVED,
+    RETIRED_INDEXES,
+    SERVING,
+    AllocationRow,
+    AuditRow,
+    Base,
+    SlotClaimRow,
+)
 
 Clock = Callable[[], float]
 MAX_ATTEMPTS = 25
@@ -77,6 +88,9 @@ class Ledger:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            for name in RETIRED_INDEXES:
+                conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         Base.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
@@ -107,7 +121,7 @@ class Ledger:
                 select(AllocationRow).where(
                     AllocationRow.user == user,
                     AllocationRow.server_name == server_name,
-                    AllocationRow.state != RELEASED,
+                    AllocationRow.state.in_(SERVING),
                 )
             )
             return AllocationRecord.from_row(row) if row else None
@@ -154,8 +168,9 @@ class Ledger:
         strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
         limits: Admission | None = None,
     ) -> AllocationRecord | Refusal | LimitRefusal:
-        """Reserve a slice for a server, or return the allocator's refusal (or the team
-        policy's, when ``limits`` is given: checked in the same transaction)."""
+        """Reserve a slice for a server, or return the allocator's refusal (or the
+        limits', when ``limits`` is given: the team's policy or the hub's cap per user,
+        checked in the same transaction)."""
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._sessions() as s, s.begin():
@@ -163,7 +178,7 @@ class Ledger:
                         select(AllocationRow).where(
                             AllocationRow.user == user,
                             AllocationRow.server_name == server_name,
-                            AllocationRow.state != RELEASED,
+                            AllocationRow.state.in_(SERVING),
                         )
                     )
                     if existing is not None:
@@ -194,17 +209,23 @@ class Ledger:
         )
 
     def _admit(self, s: Session, limits: Admission) -> LimitRefusal | None:
+        # A user in no team is limited alone: their own records, their own lock.
+        scope = limits.team if limits.team is not None else f"user {limits.user}"
         if s.bind.dialect.name == "postgresql":
-            # Reservations of one team queue here until the first commits, so each one
-            # counts the others (SQLite's BEGIN IMMEDIATE already serialises writers).
-            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(limits.team)})
+            # Reservations of one team (or user) queue here until the first commits, so
+            # each counts the others (SQLite's BEGIN IMMEDIATE already serialises writers).
+            s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(scope)})
         now = self.clock()
+        whose = AllocationRow.user == limits.user
+        if limits.team is not None:
+            whose = or_(AllocationRow.team == limits.team, whose)
         rows = s.scalars(
             select(AllocationRow)
-            .where(or_(AllocationRow.team == limits.team, AllocationRow.user == limits.user))
+            .where(whose)
             .where(
                 or_(AllocationRow.state != RELEASED, AllocationRow.released_at > limits.since(now))
             )
+            .order_by(AllocationRow.id)
         )
         return limits.admit([AllocationRecord.from_row(r) for r in rows], now)
 
@@ -288,13 +309,35 @@ class Ledger:
             if row is None or row.state == RELEASED:
                 return False
             s.execute(delete(SlotClaimRow).where(SlotClaimRow.allocation_id == allocation_id))
+            # A quarantined allocation stopped being charged when its server stopped.
+            if row.state != QUARANTINED or row.released_at is None:
+                row.released_at = self.clock()
             row.state = RELEASED
-            row.released_at = self.clock()
             row.release_reason = reason[:255]
             self._audit(
                 s,
                 actor,
                 "release",
+                f"{row.user}/{row.server_name}",
+                f"allocation {row.id}: {reason}",
+            )
+            return True
+
+    def quarantine(self, allocation_id: int, reason: str, actor: str = "hub") -> bool:
+        """The server is gone but processes it left still run on its slice: keep the slots
+        claimed, stop charging its user, and let the user start again elsewhere. False if
+        the allocation was not serving."""
+        with self._sessions() as s, s.begin():
+            row = s.get(AllocationRow, allocation_id)
+            if row is None or row.state not in SERVING:
+                return False
+            row.state = QUARANTINED
+            row.released_at = self.clock()
+            row.release_reason = reason[:255]
+            self._audit(
+                s,
+                actor,
+                "quarantine",
                 f"{row.user}/{row.server_name}",
                 f"allocation {row.id}: {reason}",
             )
@@ -323,6 +366,9 @@ class Ledger:
             elif record.state == ACTIVE and is_running(record) is False:
                 self.release(record.id, "server was gone when the hub started", actor="reconcile")
                 report.released.append((record.id, "server gone"))
+            elif record.state == QUARANTINED and is_running(record) is False:
+                self.release(record.id, "quarantine over: nothing left on the slice", "reconcile")
+                report.released.append((record.id, "quarantine over"))
             else:
                 report.kept.append(record.id)
         return report
@@ -376,10 +422,10 @@ def _describe(p: Placement) -> str:
     )
 
 
-def _lock_key(team: str) -> int:
-    # A stable signed 64-bit key per team for pg_advisory_xact_lock.
+def _lock_key(scope: str) -> int:
+    # A stable signed 64-bit key per team (or user) for pg_advisory_xact_lock.
     return int.from_bytes(
-        hashlib.blake2b(team.encode(), digest_size=8).digest(), "big", signed=True
+        hashlib.blake2b(scope.encode(), digest_size=8).digest(), "big", signed=True
     )
 
 

@@ -10,7 +10,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 RESERVED = "reserved"
 ACTIVE = "active"
 RELEASED = "released"
-STATES = (RESERVED, ACTIVE, RELEASED)
+QUARANTINED = "quarantined"
+"""The server is stopped but something it started still runs on its slice: the slots
+stay claimed (nobody else gets the device) until that is gone."""
+STATES = (RESERVED, ACTIVE, QUARANTINED, RELEASED)
+SERVING = (RESERVED, ACTIVE)
+"""The states in which an allocation belongs to a server that may run."""
+
+
+SERVING_INDEX = "uq_sandbox_serving_server"
+RETIRED_INDEXES = ("uq_sandbox_live_server",)
+"""Indexes of earlier versions that create_schema drops (the live-server index counted
+quarantined allocations as the server's)."""
 
 
 class Base(DeclarativeBase):
@@ -44,14 +55,15 @@ class AllocationRow(Base):
     release_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     __table_args__ = (
-        # One live allocation per server, enforced by the database itself.
+        # One serving allocation per server, enforced by the database itself (a
+        # quarantined one no longer belongs to a server: its user may start again).
         Index(
-            "uq_sandbox_live_server",
+            SERVING_INDEX,
             "user",
             "server_name",
             unique=True,
-            sqlite_where=text("state != 'released'"),
-            postgresql_where=text("state != 'released'"),
+            sqlite_where=text("state IN ('reserved', 'active')"),
+            postgresql_where=text("state IN ('reserved', 'active')"),
         ),
         Index("ix_sandbox_alloc_state", "state"),
         Index("ix_sandbox_alloc_times", "created_at", "released_at"),

@@ -31,3 +31,5 @@ def make_hub(tmp_path: Path) -> Iterator:
     yield factory
     for hub in hubs:
         hub.stop()
+    for hub in hubs:
+        hub.remove_homes()

@@ -1,8 +1,10 @@
-"""The site's login applied to JupyterHub's config: shared-password (the embedded
-default), OIDC with group sync, GitHub teams as groups."""
+"""The site's login applied to JupyterHub's config: personal accounts (the embedded
+default), a shared password only where it cannot hand out unix accounts, OIDC with group
+sync, GitHub teams as groups."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from oauthenticator.github import GitHubOAuthenticator
 from traitlets.config import Config
 
 from hub_config.auth import configure_auth, github_team_groups
+from hub_config.native import SandboxNativeAuthenticator
 from hub_config.site import SiteError, load_site
 
 TEAMS = """
@@ -30,12 +33,65 @@ def site(tmp_path: Path, text: str):
     return load_site(path, env={})
 
 
-def test_embedded_default_keeps_local_passwords(tmp_path: Path) -> None:
+def test_embedded_default_gives_personal_logins(tmp_path: Path) -> None:
     c = Config()
     configure_auth(c, load_site(env={}), tmp_path)
-    assert c.JupyterHub.authenticator_class == "shared-password"
-    assert c.SharedPasswordAuthenticator.admin_password
+    assert c.JupyterHub.authenticator_class is SandboxNativeAuthenticator
+    native = c.SandboxNativeAuthenticator
+    # Sign-ups wait for an admin; nobody gets in on a shared password.
+    assert native.open_signup is False and native.enable_signup is True
+    assert native.first_admin_credentials == str(tmp_path / "credentials.json")
+    creds = json.loads((tmp_path / "credentials.json").read_text())
+    assert set(creds) == {"admin_user", "admin_password"}
     assert (tmp_path / "credentials.json").stat().st_mode & 0o777 == 0o600
+    assert c.Authenticator.username_pattern == "^[a-z0-9][a-z0-9._-]{0,31}$"
+
+
+def test_owner_only_hub_admits_its_owner_and_takes_no_sign_ups(tmp_path: Path) -> None:
+    c = Config()
+    configure_auth(c, load_site(env={}), tmp_path, owner_only=True)
+    assert c.Authenticator.allowed_users == {"admin"}
+    assert c.Authenticator.allow_all is False
+    assert c.SandboxNativeAuthenticator.enable_signup is False
+
+
+def test_a_shared_password_left_by_an_earlier_version_is_dropped(tmp_path: Path) -> None:
+    (tmp_path / "credentials.json").write_text(
+        json.dumps({"admin_user": "admin", "admin_password": "a" * 40, "user_password": "x"})
+    )
+    configure_auth(Config(), load_site(env={}), tmp_path)
+    creds = json.loads((tmp_path / "credentials.json").read_text())
+    assert creds == {"admin_user": "admin", "admin_password": "a" * 40}
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["{kind: local}", "{kind: slurm}"],
+)
+def test_shared_password_is_refused_with_real_unix_accounts(tmp_path: Path, backend: str) -> None:
+    with pytest.raises(SiteError, match="shared-password lets anyone who knows"):
+        site(tmp_path, f"hub: {{authenticator: {{kind: shared-password}}, backend: {backend}}}\n")
+
+
+def test_shared_password_is_refused_with_teams(tmp_path: Path) -> None:
+    text = "hub: {authenticator: {kind: shared-password}, backend: {kind: docker}}\n" + TEAMS
+    with pytest.raises(SiteError, match="teams"):
+        site(tmp_path, text)
+
+
+def test_shared_password_workshop_on_containers_keeps_both_passwords(tmp_path: Path) -> None:
+    c = Config()
+    text = "hub: {authenticator: {kind: shared-password}, backend: {kind: docker}}\n"
+    configure_auth(c, site(tmp_path, text), tmp_path)
+    assert c.JupyterHub.authenticator_class == "shared-password"
+    creds = json.loads((tmp_path / "credentials.json").read_text())
+    assert c.SharedPasswordAuthenticator.user_password == creds["user_password"]
+
+
+def test_owner_only_hub_refuses_a_shared_password(tmp_path: Path) -> None:
+    text = "hub: {authenticator: {kind: shared-password}, backend: {kind: docker}}\n"
+    with pytest.raises(SiteError, match="own unix user"):
+        configure_auth(Config(), site(tmp_path, text), tmp_path, owner_only=True)
 
 
 def test_oidc_with_explicit_endpoints_and_group_sync(tmp_path: Path) -> None:

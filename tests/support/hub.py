@@ -6,12 +6,15 @@ a fixed sleep), and is always stopped, with every process it started."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,11 +63,25 @@ class Hub:
         self.data = data
         self.site = site
         self.port = free_port_block()
-        self.token = secrets.token_hex(16)
+        self.token = secrets.token_hex(32)
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
         self.log_path = data.parent / f"{data.name}-hub.log"
         self.url = f"http://127.0.0.1:{self.port}"
+        self.homes = homes_for(data)
+
+    def home(self, user: str) -> Path:
+        """Where ``user``'s server keeps its home on this hub (its unix account's home
+        when the hub runs as root, as it does in CI)."""
+        if os.geteuid() != 0:
+            return self.homes / user
+        from spawners.core.accounts import account_name
+
+        return self.homes / account_name(user)
+
+    def remove_homes(self) -> None:
+        """Delete the users' homes (after the last hub on this data folder stopped)."""
+        shutil.rmtree(self.homes, ignore_errors=True)
 
     # --- life cycle ------------------------------------------------------------
 
@@ -75,6 +92,7 @@ class Hub:
                 "SANDBOX_PORT": str(self.port),
                 "SANDBOX_DATA": str(self.data),
                 "SANDBOX_ADMIN_TOKEN": self.token,
+                "SANDBOX_HOMES": str(self.homes),
                 "PATH": f"{REPO / 'node_modules' / '.bin'}:{VENV_BIN}:{env.get('PATH', '')}",
             }
         )
@@ -133,7 +151,7 @@ class Hub:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        for pid in leftover_processes(self.data):
+        for pid in leftover_processes(self.data, self.homes):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
 
@@ -223,9 +241,23 @@ class Hub:
         return r.json()
 
 
-def leftover_processes(data: Path) -> list[int]:
+def homes_for(data: Path) -> Path:
+    """The users' homes of a test hub: outside its data folder (no server may read that)
+    and in a folder the users' accounts can reach (pytest's own temp folders are 0700);
+    the same for every hub started on one data folder."""
+    if os.geteuid() != 0:
+        return data / "homes"
+    digest = hashlib.sha256(str(data.resolve()).encode()).hexdigest()[:12]
+    homes = Path(tempfile.gettempdir()) / f"sandbox-homes-{digest}"
+    homes.mkdir(mode=0o755, exist_ok=True)
+    homes.chmod(0o755)
+    return homes
+
+
+def leftover_processes(data: Path, homes: Path | None = None) -> list[int]:
     """Processes started for this hub's data folder (servers, proxy, service)."""
-    markers = (f"SANDBOX_DATA={data}\0".encode(), f"={data}/homes/".encode())
+    homes = homes or homes_for(data)
+    markers = (f"SANDBOX_DATA={data}\0".encode(), f"={homes}/".encode())
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

@@ -84,15 +84,16 @@
     for (const s of gpu.slots) {
       const h = s.holder;
       const box = el("div", {
-        class: "slot" + (h ? " held" : ""),
+        class: "slot" + (h ? " held" : "") + (h && h.state === "quarantined" ? " quarantined" : ""),
         "data-slot": s.slot,
         "data-holder": h ? h.user : "",
         "data-slice": h ? h.slice : "",
-        title: h ? `${serverLabel(h)} · ${h.slice} · team ${h.team || "-"} · ${h.image} · since ${since(h.since)}` : "free",
+        title: !h ? "free" : h.state === "quarantined" ? `quarantined: ${h.reason || ""}`
+          : `${serverLabel(h)} · ${h.slice} · team ${h.team || "-"} · ${h.image} · since ${since(h.since)}`,
       }, el("span", { class: "n" }, s.slot + " "));
       if (h) {
         box.style.background = colour(h.id);
-        box.append(el("div", {}, h.user), el("div", {}, h.slice));
+        box.append(el("div", {}, h.user), el("div", {}, h.state === "quarantined" ? "quarantined" : h.slice));
       }
       slots.append(box);
     }

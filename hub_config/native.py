@@ -1,0 +1,83 @@
+"""The embedded default's login: JupyterHub's NativeAuthenticator (personal accounts,
+sign-up approved by an admin), with the first admin's account made from the password
+generated on first run, so nobody can sign up as the admin before the operator does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import bcrypt
+from nativeauthenticator import NativeAuthenticator
+from nativeauthenticator import handlers as native_handlers
+from nativeauthenticator.orm import UserInfo
+from tornado.escape import url_escape
+from tornado.httputil import url_concat
+from traitlets import Unicode
+
+
+class LoginHandler(native_handlers.LoginHandler):
+    """NativeAuthenticator 1.3's login page on JupyterHub 6: the hub renders a failed
+    login's error page synchronously (``sync=True``) and no longer has ``statsd``."""
+
+    def _render(self, login_error=None, username=None, sync=False, **_ignored):
+        return self.render_template(
+            "native-login.html",
+            sync=sync,
+            next=url_escape(self.get_argument("next", default="")),
+            username=username,
+            login_error=login_error,
+            custom_html=self.authenticator.custom_html,
+            login_url=self.settings["login_url"],
+            enable_signup=self.authenticator.enable_signup,
+            two_factor_auth=self.authenticator.allow_2fa,
+            authenticator_login_url=url_concat(
+                self.authenticator.login_url(self.hub.base_url),
+                {"next": self.get_argument("next", "")},
+            ),
+        )
+
+    async def post(self) -> None:
+        data = {arg: self.get_argument(arg, strip=False) for arg in self.request.arguments}
+        user = await self.login_user(data)
+        if user:
+            self._jupyterhub_user = user
+            self.redirect(self.get_next_url(user))
+            return
+        error = "Invalid username or password."
+        info = self.authenticator.get_user(data.get("username", ""))
+        password = data.get("password", "")
+        if info is not None and not info.is_authorized and info.is_valid_password(password):
+            error = "Your sign-up has not been approved by an administrator yet."
+        self.finish(await self._render(login_error=error, username=data.get("username")))
+
+
+class SandboxNativeAuthenticator(NativeAuthenticator):
+    first_admin_credentials = Unicode(
+        "",
+        config=True,
+        help="""JSON file with `admin_user` and `admin_password` (the data folder's
+        credentials.json, mode 0600): that admin's account exists, approved, from the
+        hub's first start on. An account of that name made earlier is left as it is.""",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.first_admin_credentials:
+            self._ensure_first_admin(Path(self.first_admin_credentials))
+
+    def get_handlers(self, app):
+        return [
+            (route, LoginHandler if handler is native_handlers.LoginHandler else handler)
+            for route, handler in super().get_handlers(app)
+        ]
+
+    def _ensure_first_admin(self, path: Path) -> None:
+        creds = json.loads(path.read_text(encoding="utf-8"))
+        name = self.normalize_username(creds["admin_user"])
+        if UserInfo.find(self.db, name) is not None:
+            return
+        hashed = bcrypt.hashpw(creds["admin_password"].encode(), bcrypt.gensalt())
+        self.db.add(UserInfo(username=name, password=hashed, is_authorized=True))
+        self.db.commit()
+        self.log.info("created the first admin's login %r", name)
