@@ -1,6 +1,7 @@
 """Limits checked when a slice is reserved (concurrent slices, GPU-hour budgets) and the
-budget status the form and the usage API show. Pure: the ledger passes the records and
-``now`` from inside its reservation transaction."""
+budget status the form and the usage API show. A member of a team gets the team's
+policy; a user on a hub without teams gets the hub's cap of GPU slices per user. Pure:
+the ledger passes the records and ``now`` from inside its reservation transaction."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .teams import Membership, format_hours, format_when
 
 class LimitCode(StrEnum):
     NO_TEAM = "no-team"
+    USER_CONCURRENCY = "user-concurrency"
     MEMBER_CONCURRENCY = "member-concurrency"
     TEAM_CONCURRENCY = "team-concurrency"
     MEMBER_BUDGET = "member-budget"
@@ -110,29 +112,51 @@ def budget_status(
     )
 
 
+def _user_cap_refusal(mine: Sequence[Charged], cap: int | None) -> LimitRefusal | None:
+    """The hub's cap of GPU slices per user (no team) against the ones the user holds."""
+    if cap is None or len(mine) < cap:
+        return None
+    if cap == 0:
+        message = "Limit reached: this hub allows no GPU slice per user; start a cpu server."
+    else:
+        held = f"{len(mine)} GPU slice{'' if len(mine) == 1 else 's'}"
+        message = (
+            f"Limit reached: you already hold {held} ({_whereabouts(mine)}); this hub "
+            f"allows {cap} per user. Stop one to start another."
+        )
+    return LimitRefusal(LimitCode.USER_CONCURRENCY, message)
+
+
 @dataclass(frozen=True)
 class Admission:
-    """What a reservation must respect. The ledger calls ``admit`` inside its write
-    transaction, with the records of this user and team that are live or were released
-    after ``since``, so concurrent reservations cannot both slip under a limit."""
+    """What a reservation must respect: the team's policy for a member of a team, else
+    the hub's ``max_gpu_slices_per_user`` (None: no cap). The ledger calls ``admit``
+    inside its write transaction, with the records of this user (and team) that are live
+    or were released after ``since``, so concurrent reservations cannot both slip under
+    a limit."""
 
     user: str
     slice_name: str
-    membership: Membership
+    membership: Membership | None = None
+    max_gpu_slices_per_user: int | None = None
 
     @property
-    def team(self) -> str:
-        return self.membership.team.name
+    def team(self) -> str | None:
+        return self.membership.team.name if self.membership else None
 
     def since(self, now: float) -> float:
+        if self.membership is None:
+            return now  # no budget to count: only live records matter
         return period_bounds(now, self.membership.team.policy.period)[0]
 
     def admit(self, records: Sequence[Charged], now: float) -> LimitRefusal | None:
         if not slice_profile(self.slice_name).needs_gpu:
             return None  # cpu holds no GPU and costs nothing: always allowed
-        policy, team = self.membership.policy, self.membership.team
         live = [r for r in records if holds_gpu(r)]
         mine = [r for r in live if r.user == self.user]
+        if self.membership is None:
+            return _user_cap_refusal(mine, self.max_gpu_slices_per_user)
+        policy, team = self.membership.policy, self.membership.team
         cap = policy.max_slices_per_member
         if cap is not None and len(mine) >= cap:
             return LimitRefusal(
@@ -173,3 +197,11 @@ def _listing(records: Sequence[Any]) -> str:
     return ", ".join(
         f"{getattr(r, 'server_name', '') or 'default server'}: {r.slice_name}" for r in records
     )
+
+
+def _whereabouts(records: Sequence[Any]) -> str:
+    def server(r: Any) -> str:
+        name = getattr(r, "server_name", "")
+        return f"server {name!r}" if name else "the default server"
+
+    return ", ".join(f"{r.slice_name} on {server(r)}" for r in records)
