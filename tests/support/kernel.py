@@ -74,6 +74,9 @@ class Kernel:
                 if raw is None:
                     raise ConnectionError("the kernel websocket closed")
                 msg = json.loads(raw)
+                state = msg.get("content", {}).get("execution_state")
+                if msg["msg_type"] == "status" and state in ("restarting", "dead"):
+                    return Execution(stdout="".join(out), error=f"the kernel died ({state})")
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 kind = msg["msg_type"]
