@@ -6,14 +6,43 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlparse
 
 import bcrypt
 from nativeauthenticator import NativeAuthenticator
 from nativeauthenticator import handlers as native_handlers
 from nativeauthenticator.orm import UserInfo
+from tornado import web
 from tornado.escape import url_escape
 from tornado.httputil import url_concat
 from traitlets import Unicode
+
+
+def _same_origin_only(handler: web.RequestHandler) -> None:
+    """Approving or discarding a sign-up is a GET link in NativeAuthenticator's admin page:
+    refuse it unless the browser says the click came from the hub's own pages, so a link
+    elsewhere (an e-mail, another site) cannot make an admin's browser approve someone."""
+    site = handler.request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        # "none": typed or bookmarked by the admin, which no other site can trigger.
+        if site not in ("same-origin", "none"):
+            raise web.HTTPError(403, "Approve sign-ups from the hub's own authorization page.")
+        return
+    referer = urlparse(handler.request.headers.get("Referer", ""))
+    if referer.netloc != handler.request.host:
+        raise web.HTTPError(403, "Approve sign-ups from the hub's own authorization page.")
+
+
+class ToggleAuthorizationHandler(native_handlers.ToggleAuthorizationHandler):
+    async def get(self, slug: str) -> None:
+        _same_origin_only(self)
+        await super().get(slug)
+
+
+class DiscardHandler(native_handlers.DiscardHandler):
+    async def get(self, user_name: str) -> None:
+        _same_origin_only(self)
+        await super().get(user_name)
 
 
 class LoginHandler(native_handlers.LoginHandler):
@@ -52,6 +81,13 @@ class LoginHandler(native_handlers.LoginHandler):
         self.finish(await self._render(login_error=error, username=data.get("username")))
 
 
+REPLACED = {
+    native_handlers.LoginHandler: LoginHandler,
+    native_handlers.ToggleAuthorizationHandler: ToggleAuthorizationHandler,
+    native_handlers.DiscardHandler: DiscardHandler,
+}
+
+
 class SandboxNativeAuthenticator(NativeAuthenticator):
     first_admin_credentials = Unicode(
         "",
@@ -68,8 +104,7 @@ class SandboxNativeAuthenticator(NativeAuthenticator):
 
     def get_handlers(self, app):
         return [
-            (route, LoginHandler if handler is native_handlers.LoginHandler else handler)
-            for route, handler in super().get_handlers(app)
+            (route, REPLACED.get(handler, handler)) for route, handler in super().get_handlers(app)
         ]
 
     def _ensure_first_admin(self, path: Path) -> None:
