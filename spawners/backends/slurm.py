@@ -22,7 +22,7 @@ from typing import Any
 from batchspawner import JobStatus, SlurmSpawner
 from jupyterhub.apihandlers import APIHandler, default_handlers
 from tornado import web
-from traitlets import Bool, Dict, Enum, Float, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
 
 from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.slurm_jobs import SlurmCommandError, SlurmCommands, allocation_comment
@@ -181,6 +181,13 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         help="""Folder of sbatch, squeue, scontrol and scancel (absolute: sudo resets PATH).""",
     )
 
+    min_uid = Integer(
+        1000,
+        config=True,
+        help="""Jobs run only as accounts with at least this uid: hub users whose name is a
+        system account (root, postgres, slurm, ...) are refused, never run as it.""",
+    )
+
     submit_as_user = Bool(
         True,
         config=True,
@@ -307,11 +314,18 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         if record is None:
             raise web.HTTPError(500, "No slice is reserved for this server.")
         try:
-            pwd.getpwnam(self.user.name)
+            account = pwd.getpwnam(self.user.name)
         except KeyError:
             raise web.HTTPError(
                 500, "There is no unix account for you on the cluster; ask an administrator."
             ) from None
+        if self.submit_as_user and account.pw_uid < self.min_uid:
+            # A login name that happens to be a system account (an editable OIDC
+            # username of "postgres", say) must never run a job as that account.
+            self.log.warning("refused a Slurm job as system account %s", account.pw_name)
+            raise web.HTTPError(
+                403, f"{self.user.name} is a system account on the cluster; ask an administrator."
+            )
         try:
             script = render_batch_script(self.build_job(record))
         except ScriptError as e:
