@@ -102,9 +102,14 @@ class Hub:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, api: bool = True
+    ) -> tuple[int, Any]:
+        """A call to the hub API (``api``) or, with ``api=False``, to a path under the
+        public URL (a service's)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method)
+        base = self.url if api else self.url.removesuffix("/hub/api")
+        req = urllib.request.Request(base + path, data=data, method=method)
         req.add_header("Authorization", f"token {self.token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")

@@ -1,9 +1,11 @@
-"""Stock-JupyterHub arm of the spawn benchmark: SimpleLocalProcessSpawner with the same
-proxy, authenticator style, single-user command and timeouts as our hub, nothing else.
+"""Stock-JupyterHub arm of the spawn benchmark: LocalProcessSpawner with real unix users
+when run as root (SimpleLocalProcessSpawner otherwise), the same proxy, single-user
+command and timeouts as our hub, nothing else.
 
 Environment: BENCH_PORT (public; proxy API +1, hub API +2), BENCH_DATA (a temp dir),
 BENCH_TOKEN (API token of an admin service), BENCH_PROXY_TOKEN."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,12 +16,15 @@ c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
 data = apply_common(c)
 
-c.JupyterHub.spawner_class = "simple"
-c.SimpleLocalProcessSpawner.home_dir_template = str(data / "homes" / "{username}")
+if os.geteuid() == 0:
+    # As a root hub serves tenants: stock LocalProcessSpawner, each user their own unix
+    # account (which must exist), homes where the accounts' passwd entries say.
+    c.JupyterHub.spawner_class = "localprocess"
+else:
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(data / "homes" / "{username}")
+    c.Spawner.notebook_dir = str(data / "homes" / "{username}")
 c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
-# As our backend does for the hub's own user: root needs --allow-root; same root_dir.
-c.Spawner.args = ["--allow-root"]
-c.Spawner.notebook_dir = str(data / "homes" / "{username}")
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 30
