@@ -15,7 +15,7 @@ from typing import Any
 
 from kubespawner import KubeSpawner
 from tornado import web
-from traitlets import Bool, Dict, Enum, List, Unicode
+from traitlets import Bool, Dict, Enum, List, Unicode, default
 
 from spawners.backends.kube_manifest import (
     DEFAULT_TOLERATIONS,
@@ -106,6 +106,24 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
         help="""CPUs and memory per GPU and for cpu servers (``hub.backend.host_share``),
         which become the pod's requests and limits.""",
     )
+
+    # Tenants never run as root in their pod, whatever the image says (the images' user
+    # is jovyan, uid 1000, group users 100), and cannot gain privileges.
+    @default("uid")
+    def _uid_default(self) -> int:
+        return 1000
+
+    @default("gid")
+    def _gid_default(self) -> int:
+        return 100
+
+    @default("fs_gid")
+    def _fs_gid_default(self) -> int:
+        return 100
+
+    @default("allow_privilege_escalation")
+    def _no_privilege_escalation(self) -> bool:
+        return False
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
