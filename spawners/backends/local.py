@@ -97,7 +97,7 @@ class LocalSliceSpawner(SliceSpawnerMixin, LocalProcessSpawner):
                     None, ensure_account, self.user.name, self.account_prefix, Path(self.homes_root)
                 )
             except AccountError as e:
-                raise web.HTTPError(500, str(e)) from None
+                raise web.HTTPError(e.status, str(e)) from None
         else:
             Path(self._home()).mkdir(parents=True, exist_ok=True, mode=0o700)
         if self.use_cgroups:

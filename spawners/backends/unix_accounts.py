@@ -28,7 +28,12 @@ _create_lock = threading.Lock()
 
 class AccountError(RuntimeError):
     """The account cannot be created or is not one the hub may use; the message is safe
-    to show to the user."""
+    to show to the user. ``status``: 409 for an account that is not the hub's, 500 when
+    the machine refused to create one."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ def _check_ours(entry: pwd.struct_passwd, hub_user: str) -> None:
     ):
         raise AccountError(
             f"The unix account {entry.pw_name} exists but was not created by this hub for "
-            "you, so your server cannot use it. Ask an administrator."
+            "you, so your server cannot use it. Ask an administrator.",
+            status=409,
         )
 
 
@@ -120,7 +126,9 @@ def _prepare_home(home: Path, uid: int, gid: int) -> None:
         home.mkdir(mode=0o700)
     stat = home.lstat()
     if home.is_symlink() or not home.is_dir():
-        raise AccountError(f"The home folder {home} is not a folder; ask an administrator.")
+        raise AccountError(
+            f"The home folder {home} is not a folder; ask an administrator.", status=409
+        )
     if stat.st_uid != uid or stat.st_gid != gid:
         os.chown(home, uid, gid)
     if stat.st_mode & 0o777 != 0o700:
