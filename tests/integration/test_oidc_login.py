@@ -24,6 +24,8 @@ USERS = {
     "mallory": ["marketing"],
     "erin": ["startup-alpha"],
     "ivan": ["course-ml101-instructors"],
+    # A provider account whose username is a system account's name on the hub's host.
+    "daemon": ["startup-alpha"],
 }
 
 
@@ -99,3 +101,31 @@ def test_sign_in_goes_to_the_discovered_authorization_endpoint(world) -> None:
     location = r.headers["Location"]
     assert location.startswith(f"{provider.issuer}/auth?")
     assert "client_id=sandbox-hub" in location and "groups" in location
+
+
+def test_a_system_account_name_from_the_idp_gets_its_own_prefixed_account(world) -> None:
+    import os
+    import pwd
+
+    from tests.support.requirements import require_root
+
+    require_root("servers run as their users' own unix accounts only under a root hub")
+    hub, provider = world
+    _, r = oidc_login(hub.url, provider.issuer, "daemon")
+    assert r.status_code == 200
+    spawned = hub.spawn("daemon", {"image": "base", "slice": "cpu"})
+    assert spawned.status_code in (201, 202), spawned.text
+    hub.wait_ready("daemon")
+    try:
+        from spawners.backends.local import parse_engine_ref
+        from spawners.ledger.ledger import Ledger
+
+        ledger = Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
+        [record] = [a for a in ledger.live() if a.user == "daemon"]
+        ledger.dispose()
+        pid, _ = parse_engine_ref(record.engine_ref)
+        owner = os.stat(f"/proc/{pid}").st_uid
+        assert owner == pwd.getpwnam("jupyter-daemon").pw_uid
+        assert owner != pwd.getpwnam("daemon").pw_uid and owner >= 1000
+    finally:
+        hub.stop_server("daemon")

@@ -30,7 +30,7 @@ def names() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def homes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def homes() -> Iterator[Path]:
     # Outside pytest's 0700 temp root, as a real homes folder is.
     path = Path("/tmp") / f"sandbox-test-homes-{secrets.token_hex(4)}"
     path.mkdir(mode=0o755)
