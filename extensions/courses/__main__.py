@@ -4,7 +4,8 @@ Environment: SANDBOX_DATA (labs and hand-ins go under <data>/courses),
 SANDBOX_COURSES_PORT, SANDBOX_COURSES_NOTEBOOKS (folders publishable as labs; default
 the repository's notebooks/), SANDBOX_COURSES_STUDENTS_GROUP and
 SANDBOX_COURSES_INSTRUCTORS_GROUP (group templates, default {course}-students and
-{course}-instructors); JupyterHub sets the JUPYTERHUB_* ones."""
+{course}-instructors), SANDBOX_SITE (the site file: its `courses:` section holds the
+quotas and the hub timeout); JupyterHub sets the JUPYTERHUB_* ones."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from hub_config.site import load_site
+
 from . import handlers as h
+from .inflight import InFlight
+from .limits import Limits
 from .roles import CourseNaming
 from .service import CourseService
 from .store import CourseStore
@@ -31,8 +36,15 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
     data = Path(env["SANDBOX_DATA"]) / "courses"
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     notebooks = Path(env.get("SANDBOX_COURSES_NOTEBOOKS") or REPO / "notebooks")
-    service = CourseService(store=CourseStore(data), notebooks=notebooks)
-    args = {"service": service, "naming": CourseNaming.from_env(env)}
+    settings = load_site(env=env)["courses"]
+    limits = Limits.from_site(settings)
+    service = CourseService(store=CourseStore(data), notebooks=notebooks, limits=limits)
+    args = {
+        "service": service,
+        "naming": CourseNaming.from_env(env),
+        "transfers": InFlight(),
+        "hub_timeout": float(settings["hub_timeout"]),
+    }
     prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/courses/")
     api = url_path_join(prefix, "api")
     routes = [
@@ -57,11 +69,21 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
             {"path": str(Path(__file__).parent / "static")},
         ),
     ]
-    return web.Application(routes, cookie_secret=os.urandom(32), prefix=prefix)
+    # Uploads are checked per route (handlers.UploadHandler); the server's own cap only
+    # has to let the largest allowed one through.
+    max_body = max(limits.lab_body, limits.hand_in_body)
+    return web.Application(
+        routes, cookie_secret=os.urandom(32), prefix=prefix, max_body_size=max_body
+    )
 
 
 async def serve() -> None:
-    make_app().listen(int(os.environ["SANDBOX_COURSES_PORT"]), address="127.0.0.1")
+    app = make_app()
+    app.listen(
+        int(os.environ["SANDBOX_COURSES_PORT"]),
+        address="127.0.0.1",
+        max_body_size=app.settings["max_body_size"],
+    )
     # The hub stops its services with a signal: end quietly, without a traceback.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

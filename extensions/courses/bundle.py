@@ -1,5 +1,7 @@
 """A lab as data: relative POSIX paths -> file contents, with the checks that keep a
-bundle inside its folder. Used by the service (publish, hand-in) and the puller."""
+bundle inside its folder and writable as one. Used by the service (publish, hand-in)
+and the user's server (reading a folder to send). Sizes are the quotas' business
+(limits.py); the ceilings here only stop a reader early."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
-MAX_FILES = 500
-MAX_BYTES = 50 * 10**6
-"""A lab or a hand-in is notebooks and small data; larger data belongs in the model store."""
+READ_MAX_FILES = 10_000
+READ_MAX_BYTES = 200 * 10**6
+"""Where read_folder stops: the schema's maxima for courses.*.max_files and max_mb, so a
+user's server never refuses what a site may allow; the service applies the site's own."""
 
 SKIPPED_DIRS = frozenset({".ipynb_checkpoints", "__pycache__", ".git", "node_modules"})
 
@@ -37,14 +40,23 @@ def check_path(path: str) -> str:
 
 
 def check_bundle(files: Mapping[str, bytes]) -> dict[str, bytes]:
-    if len(files) > MAX_FILES:
-        raise BundleError(f"at most {MAX_FILES} files")
+    """The bundle with normalised paths, or BundleError: empty, two entries for one path,
+    or a path that is both a file and a folder (``a`` and ``a/b``), which could not be
+    written to disk."""
     if not files:
         raise BundleError("the folder has no files")
-    total = sum(len(v) for v in files.values())
-    if total > MAX_BYTES:
-        raise BundleError(f"at most {MAX_BYTES // 10**6} MB in all")
-    return {check_path(k): v for k, v in files.items()}
+    out: dict[str, bytes] = {}
+    for raw, data in files.items():
+        path = check_path(raw)
+        if path in out:
+            raise BundleError(f"two files have the path {path[:80]!r}")
+        out[path] = data
+    for path in out:
+        parents = PurePosixPath(path).parents
+        clash = next((p.as_posix() for p in parents if p.as_posix() in out), None)
+        if clash is not None:
+            raise BundleError(f"{clash[:80]!r} is both a file and a folder (holding {path[:80]!r})")
+    return out
 
 
 def read_folder(root: Path) -> dict[str, bytes]:
@@ -59,13 +71,13 @@ def read_folder(root: Path) -> dict[str, bytes]:
             continue
         if path.is_symlink() or not path.is_file():
             continue
-        data = path.read_bytes()
-        total += len(data)
-        if total > MAX_BYTES or len(files) >= MAX_FILES:
+        total += path.stat().st_size
+        if total > READ_MAX_BYTES or len(files) >= READ_MAX_FILES:
             raise BundleError(
-                f"the folder is too large (at most {MAX_FILES} files, {MAX_BYTES // 10**6} MB)"
+                f"the folder is too large (at most {READ_MAX_FILES} files, "
+                f"{READ_MAX_BYTES // 10**6} MB)"
             )
-        files[rel.as_posix()] = data
+        files[rel.as_posix()] = path.read_bytes()
     return check_bundle(files)
 
 

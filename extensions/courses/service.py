@@ -5,13 +5,17 @@ groups) and raises CourseError with an HTTP status and a safe message when refus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bundle import BundleError, check_bundle, decode, encode, read_folder
+from .bundle import BundleError, decode, read_folder
+from .limits import Limits, OverLimit, check_hand_in, check_lab, hand_in_usage
 from .roles import Role, valid_name
 from .store import CourseStore, NotFound, parse_due
+from .stream import Outgoing
 
 Roles = dict[str, Role]
 
@@ -45,6 +49,14 @@ def _lab_name(lab: str) -> str:
     return lab
 
 
+@contextmanager
+def _quota() -> Iterator[None]:
+    try:
+        yield
+    except OverLimit as e:
+        raise CourseError(e.status, e.message) from None
+
+
 def public_meta(meta: dict[str, Any]) -> dict[str, Any]:
     """A lab's metadata without the file hashes (for listings)."""
     return {k: v for k, v in meta.items() if k != "files"} | {"files": sorted(meta["files"])}
@@ -55,6 +67,7 @@ class CourseService:
     store: CourseStore
     notebooks: Path
     """Folders under here can be published as labs (the repo's notebooks/)."""
+    limits: Limits = field(default_factory=Limits.site_defaults)
 
     # --- reading -----------------------------------------------------------------
 
@@ -79,15 +92,16 @@ class CourseService:
         _role(roles, course)
         return [public_meta(m) for m in self.store.labs(course)]
 
-    def bundle(self, roles: Roles, course: str, lab: str) -> dict[str, Any]:
+    def bundle(self, roles: Roles, course: str, lab: str) -> Outgoing:
+        """One lab with its files (read when sent, see stream.py)."""
         _role(roles, course)
         try:
-            meta, files = self.store.lab_files(course, _lab_name(lab))
+            meta, files = self.store.lab_paths(course, _lab_name(lab))
         except NotFound:
             raise CourseError(404, f"No lab {lab!r} in {course}.") from None
-        return public_meta(meta) | {"files": encode(files)}
+        return Outgoing({k: v for k, v in meta.items() if k != "files"}, files)
 
-    def sync(self, roles: Roles, known: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    def sync(self, roles: Roles, known: dict[str, int] | None = None) -> list[Outgoing]:
         """Every lab of every course the user is in, with contents (for a pull); a lab
         whose version the caller already has (``known``: "course/lab" -> version) comes
         without contents, marked ``unchanged``, so a server start moves no data."""
@@ -96,7 +110,7 @@ class CourseService:
         for course in roles:
             for meta in self.store.labs(course):
                 if known.get(f"{course}/{meta['name']}") == meta["version"]:
-                    labs.append(public_meta(meta) | {"unchanged": True})
+                    labs.append(Outgoing(public_meta(meta) | {"unchanged": True}))
                 else:
                     labs.append(self.bundle(roles, course, meta["name"]))
         return labs
@@ -142,11 +156,12 @@ class CourseService:
                 files, source = decode(body["files"]), str(body.get("source") or "upload")[:300]
             else:
                 raise CourseError(400, "Give 'repo_path' (a folder of notebooks/) or 'files'.")
-            meta = self.store.publish(
-                course, lab, check_bundle(files), by=user, title=title, due=due, source=source
-            )
         except BundleError as e:
             raise CourseError(400, str(e)) from None
+        labs = [m["name"] for m in self.store.labs(course)]
+        with _quota():
+            check_lab(self.limits, files, labs, course, lab)
+        meta = self.store.publish(course, lab, files, by=user, title=title, due=due, source=source)
         return public_meta(meta)
 
     def _repo_files(self, repo_path: str) -> dict[str, bytes]:
@@ -180,6 +195,9 @@ class CourseService:
             files = decode(body.get("files"))
         except BundleError as e:
             raise CourseError(400, str(e)) from None
+        usage = hand_in_usage(self.store.course_submissions(course), lab, user)
+        with _quota():
+            check_hand_in(self.limits, files, usage, course, lab)
         return self.store.submit(course, lab, user, files)
 
     def my_submissions(self, user: str, roles: Roles, course: str, lab: str) -> list[dict]:

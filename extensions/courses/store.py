@@ -5,7 +5,8 @@
     <root>/<course>/submissions/<lab>/<student>/<id>/...   one hand-in (+ submission.json)
 
 Writes go to a temporary name and are renamed into place, so a reader never sees half
-a lab. Names are checked by the caller (roles.valid_name); paths by bundle."""
+a lab; a write that fails removes what it made (temporary folder, new folders). Names
+are checked by the caller (roles.valid_name); paths and quotas by bundle and limits."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import re
 import shutil
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +62,40 @@ def parse_due(text: str | None) -> float | None:
 
 def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _made(path: Path) -> Iterator[Path]:
+    """``mkdir -p path``; when the block fails, the folders this made go again (empty ones
+    only: another lab or student may have arrived in a parent)."""
+    created = []
+    p = path
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for d in created:  # deepest first
+            with suppress(OSError):
+                d.rmdir()
+        raise
+
+
+@contextmanager
+def _temporary(path: Path) -> Iterator[Path]:
+    """A fresh temporary folder, removed unless the block moved it into place."""
+    shutil.rmtree(path, ignore_errors=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass
@@ -103,17 +137,12 @@ class CourseStore:
         due: float | None = None,
         source: str = "",
     ) -> dict[str, Any]:
-        """Publish ``files`` as the next version of ``lab`` (the first is version 1)."""
-        d = self._lab_dir(course, lab)
-        d.mkdir(parents=True, exist_ok=True)
+        """Publish ``files`` (a checked bundle) as the next version of ``lab`` (the first
+        is version 1)."""
         try:
             version = self.lab(course, lab)["version"] + 1
         except NotFound:
             version = 1
-        tmp = d / f".v{version}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        write_files(tmp, files)
-        os.replace(tmp, d / f"v{version}")
         now = self.clock()
         meta = {
             "course": course,
@@ -128,13 +157,22 @@ class CourseStore:
             "source": source,
             "files": {k: sha256(v) for k, v in sorted(files.items())},
         }
-        _write_json(d / "lab.json", meta)
+        with _made(self._lab_dir(course, lab)) as d, _temporary(d / f".v{version}.tmp") as tmp:
+            write_files(tmp, files)
+            os.replace(tmp, d / f"v{version}")
+            try:
+                _write_json(d / "lab.json", meta)
+            except BaseException:
+                shutil.rmtree(d / f"v{version}", ignore_errors=True)
+                raise
         return meta
 
-    def lab_files(self, course: str, lab: str) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def lab_paths(self, course: str, lab: str) -> tuple[dict[str, Any], dict[str, Path]]:
+        """The published version's metadata and where each of its files is. A version's
+        folder never changes once published, so a reader may take its time."""
         meta = self.lab(course, lab)
         base = self._lab_dir(course, lab) / f"v{meta['version']}"
-        return meta, {p: (base / p).read_bytes() for p in meta["files"]}
+        return meta, {p: base / p for p in sorted(meta["files"])}
 
     # --- hand-ins ----------------------------------------------------------------
 
@@ -144,19 +182,11 @@ class CourseStore:
     def submit(
         self, course: str, lab: str, student: str, files: Mapping[str, bytes]
     ) -> dict[str, Any]:
+        """Keep ``files`` (a checked bundle) as a new hand-in."""
         meta = self.lab(course, lab)
         now = self.clock()
         sid = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        base = self._student_dir(course, lab, student)
-        base.mkdir(parents=True, exist_ok=True)
-        n = 0
-        while (base / sid).exists() or (base / f".{sid}.tmp").exists():
-            n += 1
-            sid = sid.split("-")[0] + f"-{n}"
-        tmp = base / f".{sid}.tmp"
-        write_files(tmp, files)
         record = {
-            "id": sid,
             "course": course,
             "lab": lab,
             "student": student,
@@ -168,8 +198,16 @@ class CourseStore:
             "files": sorted(files),
             "bytes": sum(len(v) for v in files.values()),
         }
-        (tmp / SUBMISSION_META).write_text(json.dumps(record, indent=1, sort_keys=True))
-        os.replace(tmp, base / sid)
+        with _made(self._student_dir(course, lab, student)) as base:
+            n = 0
+            while (base / sid).exists() or (base / f".{sid}.tmp").exists():
+                n += 1
+                sid = sid.split("-")[0] + f"-{n}"
+            record["id"] = sid
+            with _temporary(base / f".{sid}.tmp") as tmp:
+                write_files(tmp, files)
+                (tmp / SUBMISSION_META).write_text(json.dumps(record, indent=1, sort_keys=True))
+                os.replace(tmp, base / sid)
         return record
 
     def submissions(
@@ -185,6 +223,13 @@ class CourseStore:
                 if meta.is_file():
                     records.append(json.loads(meta.read_text()))
         return sorted(records, key=lambda r: (r["submitted_at"], r["student"]), reverse=True)
+
+    def course_submissions(self, course: str) -> list[dict[str, Any]]:
+        """Every hand-in record of every lab of ``course`` (for its quotas)."""
+        records = []
+        for lab_dir in _subdirs(self.root / course / "submissions"):
+            records += self.submissions(course, lab_dir.name)
+        return records
 
     def submission_zip(self, course: str, lab: str, student: str, sid: str) -> bytes:
         if not re.fullmatch(r"[0-9T.Z-]{8,40}", sid):

@@ -68,7 +68,9 @@ class CoursesClient:
             )
         except HTTPClientError as e:
             raw = e.response.body if e.response is not None else b""
-            raise CoursesUnavailable(e.code, _error_message(raw, str(e))) from None
+            # 599 is tornado's own code (timeout, dropped connection): no HTTP status.
+            status = 503 if e.code == 599 else e.code
+            raise CoursesUnavailable(status, _error_message(raw, str(e))) from None
         except OSError as e:
             raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
         return json.loads(resp.body)

@@ -26,7 +26,8 @@ def test_publish_versions_and_late_hand_ins(tmp_path: Path) -> None:
     meta = store.publish("ml101", "lab1", {"a.ipynb": b"1"}, by="prof", due=2000.0)
     assert meta["version"] == 1 and meta["due_iso"].startswith("1970-01-01T00:33:20")
     assert store.publish("ml101", "lab1", {"a.ipynb": b"2"}, by="prof", due=2000.0)["version"] == 2
-    assert store.lab_files("ml101", "lab1")[1] == {"a.ipynb": b"2"}
+    meta, paths = store.lab_paths("ml101", "lab1")
+    assert meta["version"] == 2 and paths["a.ipynb"].read_bytes() == b"2"
 
     on_time = store.submit("ml101", "lab1", "stud", {"a.ipynb": b"answer"})
     clock.now = 2500.0
@@ -85,3 +86,46 @@ def test_bundles_refuse_escapes_and_skip_checkpoints(tmp_path: Path) -> None:
     (tmp_path / "link").symlink_to("/etc/passwd")
     assert read_folder(tmp_path) == {"a.ipynb": b"a"}
     assert decode(encode({"a.ipynb": b"a"})) == {"a.ipynb": b"a"}
+
+
+def test_a_file_and_a_folder_of_one_name_is_refused_before_any_write() -> None:
+    for clash in ({"a": b"1", "a/b": b"2"}, {"x/a": b"1", "x/a/b/c": b"2"}):
+        with pytest.raises(BundleError, match="both a file and a folder"):
+            check_bundle(clash)
+    with pytest.raises(BundleError, match="two files have the path"):
+        check_bundle({"a/./b": b"1", "a/b": b"2"})
+    assert check_bundle({"a": b"1", "ab/c": b"2"}) == {"a": b"1", "ab/c": b"2"}
+
+
+def left_behind(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    """What check_bundle refuses also fails on disk: the store removes what it made."""
+    store = CourseStore(tmp_path / "store", Clock(1.0))
+    unwritable = {"a": b"1", "a/b": b"2"}  # not checked: the store's own clean-up is tested
+    with pytest.raises(OSError):
+        store.publish("ml101", "lab1", unwritable, by="prof")
+    assert left_behind(tmp_path / "store") == []
+
+    store.publish("ml101", "lab1", {"a": b"1"}, by="prof")
+    before = left_behind(tmp_path / "store")
+    with pytest.raises(OSError):
+        store.publish("ml101", "lab1", unwritable, by="prof")
+    with pytest.raises(OSError):
+        store.submit("ml101", "lab1", "stud", unwritable)
+    assert left_behind(tmp_path / "store") == before
+    assert store.lab("ml101", "lab1")["version"] == 1 and store.submissions("ml101", "lab1") == []
+
+
+def test_course_submissions_cover_every_lab(tmp_path: Path) -> None:
+    store = CourseStore(tmp_path, Clock(1.0))
+    for lab in ("lab1", "lab2"):
+        store.publish("ml101", lab, {"a": b"1"}, by="prof")
+        store.submit("ml101", lab, "stud", {"a": b"xyz"})
+    store.publish("cv200", "lab1", {"a": b"1"}, by="prof")
+    store.submit("cv200", "lab1", "stud", {"a": b"x"})
+    records = store.course_submissions("ml101")
+    assert sorted(r["lab"] for r in records) == ["lab1", "lab2"]
+    assert sum(r["bytes"] for r in records) == 6
