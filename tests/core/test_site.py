@@ -126,7 +126,7 @@ def test_every_load_validates(tmp_path: Path) -> None:
             "'simulated_count'",
             "allowed here: admin_users",
         ),
-        ("port: 9000\n", "at (top level):", "'port'", "allowed here: defaults, gpus, hub"),
+        ("port: 9000\n", "at (top level):", "'port'", "allowed here: courses, defaults, gpus, hub"),
         ("gpus: {port: 9000}\n", "at gpus:", "'port'", "allowed here: mig_strategy"),
         # An unknown image: the allowed names are shown.
         ("images: {robotics: {description: x}}\n", "at images:", "'robotics'", "allowed:"),
