@@ -44,7 +44,7 @@ def test_embedded_default_gives_personal_logins(tmp_path: Path) -> None:
     creds = json.loads((tmp_path / "credentials.json").read_text())
     assert set(creds) == {"admin_user", "admin_password"}
     assert (tmp_path / "credentials.json").stat().st_mode & 0o777 == 0o600
-    assert c.Authenticator.username_pattern == "^[a-z0-9][a-z0-9._-]{0,31}$"
+    assert c.Authenticator.username_pattern == "^[a-z0-9가-힣][a-z0-9가-힣._-]{0,31}$"
 
 
 def test_owner_only_hub_admits_its_owner_and_takes_no_sign_ups(tmp_path: Path) -> None:

@@ -162,3 +162,20 @@ def _server_pid_of(hub: Hub, user: str) -> int:
     pid, _ = parse_engine_ref(record.engine_ref)
     assert pid is not None
     return pid
+
+
+def test_a_korean_name_signs_up_and_gets_a_hashed_account(make_hub) -> None:  # noqa: F811
+    require_root("unix accounts are created only by a root hub")
+    from spawners.core.accounts import account_name
+
+    hub: Hub = make_hub()
+    name, secret = "김철수", password()
+    assert "sent to the admin" in sign_up(hub, name, secret)
+    assert approve(hub, admin(hub), name) == 302
+    assert log_in(hub, name, secret) is not None
+    assert hub.spawn(name, {"image": "base", "slice": "cpu"}).status_code in (201, 202)
+    hub.wait_ready(name)
+    account = pwd.getpwnam(account_name(name))
+    assert account.pw_name.startswith("jupyter-u--")
+    assert os.stat(f"/proc/{_server_pid_of(hub, name)}").st_uid == account.pw_uid
+    hub.stop_server(name)
