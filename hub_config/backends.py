@@ -138,7 +138,23 @@ def _configure_local(
             "not limited and processes they leave behind are not stopped",
             file=sys.stderr,
         )
-    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    command = Path(sys.executable).parent / "jupyterhub-singleuser"
+    if run_as == SYSTEM_USERS:
+        _check_reachable_by_users(command)
+    c.Spawner.cmd = [str(command)]
+
+
+def _check_reachable_by_users(command: Path) -> None:
+    """The users' own accounts run the server command: every folder above it must let
+    others through (a checkout under /root, mode 0700, would fail every spawn)."""
+    for folder in command.parents:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            raise SiteError(
+                f"{folder} (mode {mode & 0o777:o}) cannot be entered by other unix users, "
+                f"so the users' servers cannot run {command}: install the hub where every "
+                "user may read it (the Ansible role uses /opt), or chmod o+x that folder"
+            )
 
 
 def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
