@@ -8,6 +8,13 @@ devices made with ``mknod DIR/nvidiaN c 1 3`` (the null device), one per gres, s
 ``--gres=gpu:<type>:1`` really allocates a device and sets ``CUDA_VISIBLE_DEVICES``. Gres
 type names may contain dots (``1g.10gb``), as MIG profile names do.
 
+Where the cgroup v1 freezer hierarchy is writable (root, as in CI), jobs are tracked as
+production's ansible/roles/slurm tracks them, ``proctrack/cgroup``: every process of a job,
+detached or not, is in the job's cgroup and dies with it. Elsewhere the cluster falls back
+to ``proctrack/linuxproc`` (``cluster.proctrack`` says which), whose parent-pid tracking a
+process that daemonizes escapes. Job ids start at a random ``FirstJobId``, so two clusters
+on one host never share a job's cgroup (``slurm_<node>/uid_<uid>/job_<id>``).
+
 It waits on readiness (``sinfo`` reports the node idle; never a fixed sleep), fails fast
 with the daemons' logs when one exits, and always stops every daemon it started and
 removes its folder.
@@ -41,6 +48,12 @@ STOP_DEADLINE_S = 20.0
 POLL_INTERVAL_S = 0.2
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel")
 SBIN = Path("/usr/sbin")
+FREEZER_V1 = Path("/sys/fs/cgroup/freezer")
+CGROUP_CONF = """\
+CgroupPlugin=cgroup/v1
+CgroupAutomount=no
+CgroupMountpoint=/sys/fs/cgroup
+"""
 
 
 class SlurmUnavailable(RuntimeError):
@@ -64,6 +77,15 @@ def require_slurm() -> None:
     if in_ci():
         pytest.fail(f"{reason}; CI must provide it (scripts/install-system-packages.sh)")
     pytest.skip(reason)
+
+
+def cgroup_proctrack_available() -> bool:
+    """Whether slurmd can track jobs with proctrack/cgroup here (cgroup v1 freezer)."""
+    return (
+        os.geteuid() == 0
+        and (FREEZER_V1 / "cgroup.procs").exists()
+        and os.access(FREEZER_V1, os.W_OK)
+    )
 
 
 def _free_port_pair() -> int:
@@ -97,6 +119,8 @@ def slurm_conf(
     cpus: int,
     memory_mb: int,
     partition: str,
+    proctrack: str = "proctrack/linuxproc",
+    first_job_id: int = 1,
 ) -> str:
     gres_spec = ",".join(f"gpu:{kind}:{count}" for kind, count in gres.items())
     node_gres = f" Gres={gres_spec}" if gres_spec else ""
@@ -118,7 +142,7 @@ SlurmctldLogFile={root}/log/slurmctld.log
 SlurmdLogFile={root}/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
+ProctrackType={proctrack}
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
@@ -136,6 +160,7 @@ KillWait=2
 MessageTimeout=10
 InactiveLimit=0
 MinJobAge=30
+FirstJobId={first_job_id}
 NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN{node_gres}
 PartitionName={partition} Nodes={node} Default=YES MaxTime=INFINITE State=UP
 """
@@ -152,6 +177,7 @@ class SlurmCluster:
     gres: dict[str, int]
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     devices: dict[str, list[Path]] = field(default_factory=dict)
+    proctrack: str = "proctrack/linuxproc"
 
     @property
     def env(self) -> dict[str, str]:
@@ -200,6 +226,9 @@ class SlurmCluster:
                 gres_lines.append(f"NodeName={self.node} Name=gpu Type={kind} File={device}")
                 index += 1
         port = _free_port_pair()
+        if cgroup_proctrack_available():
+            self.proctrack = "proctrack/cgroup"
+            (self.root / "cgroup.conf").write_text(CGROUP_CONF)
         self.conf.write_text(
             slurm_conf(
                 root=self.root,
@@ -209,6 +238,8 @@ class SlurmCluster:
                 cpus=cpus,
                 memory_mb=memory_mb,
                 partition=self.partition,
+                proctrack=self.proctrack,
+                first_job_id=1000 + secrets.randbelow(50_000_000),
             )
         )
         (self.root / "gres.conf").write_text("\n".join(gres_lines) + "\n")
