@@ -160,9 +160,11 @@ class DockerSliceSpawner(SliceSpawnerMixin, DockerSpawner):
             host_config["device_requests"] = [dict(r) for r in spec.device_requests]
         if spec.ipc_mode:
             host_config["ipc_mode"] = spec.ipc_mode
+        host_config["security_opt"] = list(spec.security_opt)
         self.extra_host_config = host_config
         create_kwargs = dict(self._configured_create_kwargs)
         create_kwargs["labels"] = {**create_kwargs.get("labels", {}), **spec.labels}
+        create_kwargs["user"] = spec.user
         self.extra_create_kwargs = create_kwargs
         if self.network_name == "host":
             # No port mapping on the host network: each server needs a port of its own.

@@ -57,6 +57,10 @@ class ContainerSpec:
     volumes: dict[str, dict[str, str]]
     labels: dict[str, str]
     ipc_mode: str | None = None
+    user: str = "1000:100"
+    """Tenants never run as root in their container, whatever the image's USER says."""
+    security_opt: tuple[str, ...] = ("no-new-privileges",)
+    """No setuid binary (sudo) can raise a process above the server's user."""
 
 
 def image_tag(image: str, tags: Mapping[str, str]) -> str:

@@ -232,7 +232,8 @@ def _whoami(kernel: Kernel, hub: Hub) -> dict:
 
 @pytest.fixture(scope="module")
 def kernel_image(docker_engine) -> str:  # noqa: F811
-    """sandbox/medical: the test server image plus ipykernel, so a real kernel runs."""
+    """sandbox/medical: the test server image plus ipykernel, so a real kernel runs, and
+    ending as root, so that the uid the server gets is the spawner's doing."""
     daemon: DockerDaemon = docker_engine[0]
     version = importlib.metadata.version("ipykernel")
     with tempfile.TemporaryDirectory() as context:
@@ -240,7 +241,10 @@ def kernel_image(docker_engine) -> str:  # noqa: F811
         (Path(context) / "Dockerfile").write_text(
             f"FROM {SERVER_TAG}\nUSER 0\nCOPY ca.crt /tmp/ca.crt\n"
             "RUN PIP_CERT=/tmp/ca.crt /opt/sandbox/venv/bin/pip install --no-cache-dir "
-            f"ipykernel=={version} && rm /tmp/ca.crt\nUSER 1000\n"
+            f"ipykernel=={version} && rm /tmp/ca.crt\n"
+            # Left as root on purpose: uid 1000 in the container must come from the
+            # spawner, whatever the image's last USER says.
+            "USER 0\n"
         )
         daemon.docker(
             "build", "--network", "host", "-t", f"sandbox/{KERNEL_IMAGE}", context, timeout=900
