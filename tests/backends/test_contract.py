@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from spawners.backends.local import parse_engine_ref
 from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.slurm_script import gres_for_slice
 from spawners.ledger.ledger import Ledger
@@ -81,20 +82,23 @@ class HubEngine:
 class LocalEngine(HubEngine):
     def knob(self, allocation: dict) -> tuple[Any, Any]:
         record = _record(self.hub, allocation["id"])
-        env = _environ(int(record.engine_ref[4:]))
+        pid, _cgroup = parse_engine_ref(record.engine_ref)  # pid:<n>[;cgroup:<name>]
+        assert pid is not None, record.engine_ref
+        env = _environ(pid)
         return env["CUDA_VISIBLE_DEVICES"], allocation["device_uuid"]
 
     def start_failing(self, slice_name: str) -> None:
-        # The user's own Jupyter config makes the server crash at start.
-        config = self.hub.data / "homes" / self.user / ".jupyter"
-        config.mkdir(parents=True, exist_ok=True)
-        (config / "jupyter_server_config.py").write_text("raise SystemExit('crash at start')\n")
+        # The user's own Jupyter config (in the home of their unix account, made as the
+        # hub makes it if this is the first spawn) makes the server crash at start.
+        config = self.hub.write_home_file(
+            self.user, ".jupyter/jupyter_server_config.py", "raise SystemExit('crash at start')\n"
+        )
         try:
             r = self.hub.spawn(self.user, {"image": "base", "slice": slice_name})
             assert r.status_code in (202, 500), r.text
             wait_for(lambda: self.hub.server(self.user) is None, 60, "the crash")
         finally:
-            (config / "jupyter_server_config.py").unlink()
+            config.unlink()
 
 
 class DockerEngine(HubEngine):
@@ -200,6 +204,7 @@ def local_hub(tmp_path_factory) -> Iterator[Hub]:
         yield hub.start()
     finally:
         hub.stop()
+        hub.remove_homes()
 
 
 @pytest.fixture(params=BACKENDS)

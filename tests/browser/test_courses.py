@@ -57,7 +57,7 @@ def publish(page, folder: str, version: int) -> None:
 
 
 def test_publish_receive_edit_update_hand_in(hub: Hub) -> None:
-    lab_dir: Path = hub.data / "homes" / "stud" / "ml101" / "lab1"
+    lab_dir: Path = hub.home("stud") / "ml101" / "lab1"
     with chromium() as browser:
         prof = log_in(browser, hub, "prof")
         prof.goto(f"{hub.url}/services/courses/")

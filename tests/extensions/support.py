@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ def running_hub(tmp: Path, name: str = "hub", **env: str) -> Iterator[Hub]:
         yield hub.start(timeout=120)
     finally:
         hub.stop()
+        hub.remove_homes()
 
 
 def credentials(hub: Hub) -> dict[str, str]:
@@ -96,15 +98,79 @@ def chromium() -> Iterator[Any]:
 
 
 def log_in(browser: Any, hub: Hub, user: str) -> Any:
-    """A fresh browser context logged in to the hub as ``user`` (shared-password login)."""
-    creds = credentials(hub)
-    password = creds["admin_password"] if user == "admin" else creds["user_password"]
+    """A fresh browser context logged in to the hub as ``user``, through the real pages.
+
+    The admin logs in with the generated password of credentials.json. Anyone else, the
+    first time on this hub, signs up at /hub/signup with a password of their own, is
+    approved by the admin in the admin's own browser session (/hub/authorize), and then
+    logs in; the password is kept, so later log-ins of that user on the hub reuse it."""
+    key = (str(hub.data.resolve()), user)
+    if user == credentials(hub)["admin_user"]:
+        password = credentials(hub)["admin_password"]
+    elif key in _PASSWORDS:
+        password = _PASSWORDS[key]
+    else:
+        password = sign_up(browser, hub, user)
+        approve(browser, hub, user)
+        _PASSWORDS[key] = password
+    return _log_in_with(browser, hub, user, password)
+
+
+_PASSWORDS: dict[tuple[str, str], str] = {}
+"""(data folder, user) -> the password that user signed up with on that hub."""
+
+
+def _new_page(browser: Any) -> Any:
     context = browser.new_context()
     context.set_default_timeout(60_000)
-    page = context.new_page()
+    return context.new_page()
+
+
+def _log_in_with(browser: Any, hub: Hub, user: str, password: str) -> Any:
+    page = _new_page(browser)
     page.goto(f"{hub.url}/hub/login")
     page.fill("#username_input", user)
     page.fill("#password_input", password)
     page.click("#login_submit")
-    page.wait_for_url(lambda url: "/hub/login" not in url)
+    try:
+        page.wait_for_url(lambda url: "/hub/login" not in url)
+    except Exception:
+        error = page.locator(".login_error")
+        why = error.inner_text() if error.count() else page.content()[:2000]
+        pytest.fail(f"{user} could not log in: {why}", pytrace=False)
     return page
+
+
+def sign_up(browser: Any, hub: Hub, user: str) -> str:
+    """Sign ``user`` up through the hub's sign-up form; the password they chose."""
+    password = secrets.token_urlsafe(18)
+    page = _new_page(browser)
+    try:
+        response = page.goto(f"{hub.url}/hub/signup")
+        assert response is not None and response.status == 200, "no sign-up page"
+        page.fill("#username_input", user)
+        page.fill("#password_input", password)
+        page.fill("#password_confirmation_input", password)
+        page.click("#signup_submit")
+        alert = page.locator("div.alert")
+        alert.wait_for()
+        # Not open sign-up: the account waits for an admin.
+        assert "sent to the admin" in alert.inner_text(), alert.inner_text()
+    finally:
+        page.context.close()
+    return password
+
+
+def approve(browser: Any, hub: Hub, user: str) -> None:
+    """The admin, logged in in a browser of their own, authorizes ``user``'s sign-up."""
+    admin = credentials(hub)["admin_user"]
+    page = _log_in_with(browser, hub, admin, credentials(hub)["admin_password"])
+    try:
+        page.goto(f"{hub.url}/hub/authorize")
+        row = page.locator(f"tr[id='{user}']")
+        assert row.locator("td", has_text="No").count() == 1, "the sign-up is not pending"
+        row.get_by_role("button", name="Authorize").click()
+        page.wait_for_url(lambda url: "/hub/authorize" in url and f"/authorize/{user}" not in url)
+        page.locator(f"tr.success[id='{user}']").wait_for()
+    finally:
+        page.context.close()

@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -81,8 +80,7 @@ def test_course_actions_of_a_user_in_no_course(hub: Hub, tokens: dict[str, str])
         json={"course": "ml101", "name": "x", "folder": "."},
     )
     assert r.status_code == 400  # the home itself is not a lab folder
-    (hub.data / "homes" / "alice" / "mine").mkdir(exist_ok=True)
-    (hub.data / "homes" / "alice" / "mine" / "a.ipynb").write_text("{}")
+    hub.write_home_file("alice", "mine/a.ipynb", "{}")
     r = call(
         hub,
         tokens["alice"],
@@ -160,11 +158,11 @@ def test_lab_reaches_a_student_at_spawn_and_hand_ins_stay_private(
         assert hub.spawn(user, {"slice": "cpu"}).status_code in (201, 202)
     for user in ("stud", "stud2", "prof"):
         hub.wait_ready(user)
-    home = hub.data / "homes" / "stud"
+    home = hub.home("stud")
     # Pulled at server start, before the server answered.
     assert json.loads((home / "ml101" / "lab1" / "intro.ipynb").read_text()) == NOTEBOOK
 
-    (home / "ml101" / "lab1" / "intro.ipynb").write_text('{"my": "answer"}')
+    hub.write_home_file("stud", "ml101/lab1/intro.ipynb", '{"my": "answer"}')
     handin = "/user/stud/api/sandbox/courses/handin"
     r = call(hub, tokens["stud"], "POST", handin, json={"course": "ml101", "lab": "lab1"})
     assert r.status_code == 201, r.text
@@ -191,12 +189,10 @@ def test_lab_reaches_a_student_at_spawn_and_hand_ins_stay_private(
 def test_publish_from_an_instructors_server_and_pull_keeps_edits(
     hub: Hub, tokens: dict[str, str]
 ) -> None:
-    prof_home, stud_home = hub.data / "homes" / "prof", hub.data / "homes" / "stud"
+    stud_home = hub.home("stud")
     hub.wait_ready("prof")
-    draft: Path = prof_home / "drafts" / "lab2"
-    draft.mkdir(parents=True, exist_ok=True)
-    (draft / "a.ipynb").write_text("v1 a")
-    (draft / "b.ipynb").write_text("v1 b")
+    for name in ("a", "b"):  # written as prof's server would write them
+        hub.write_home_file("prof", f"drafts/lab2/{name}.ipynb", f"v1 {name}")
     publish = "/user/prof/api/sandbox/courses/publish"
     form = {"course": "ml101", "name": "lab2", "folder": "drafts/lab2", "due": "2999-01-01"}
     r = call(hub, tokens["prof"], "POST", publish, json=form)
@@ -211,11 +207,10 @@ def test_publish_from_an_instructors_server_and_pull_keeps_edits(
     r = call(hub, tokens["stud"], "POST", pull, json={"course": "ml101", "lab": "lab2"})
     assert r.status_code == 200, r.text
     assert sorted(r.json()["results"][0]["written"]) == ["a.ipynb", "b.ipynb"]
-    (stud_home / "ml101" / "lab2" / "a.ipynb").write_text("my edit")
+    hub.write_home_file("stud", "ml101/lab2/a.ipynb", "my edit")
 
-    (draft / "a.ipynb").write_text("v2 a")
-    (draft / "b.ipynb").write_text("v2 b")
-    (draft / "c.ipynb").write_text("v2 c")
+    for name in ("a", "b", "c"):
+        hub.write_home_file("prof", f"drafts/lab2/{name}.ipynb", f"v2 {name}")
     assert call(hub, tokens["prof"], "POST", publish, json=form).json()["version"] == 2
     r = call(hub, tokens["stud"], "POST", pull, json={})
     lab2 = next(x for x in r.json()["results"] if x["lab"] == "lab2")

@@ -8,10 +8,9 @@ from tests.support.hub import Hub, wait_for
 
 
 def _home_config(hub: Hub, user: str, python: str) -> None:
-    """Give the user's home a Jupyter config that runs ``python`` when the server starts."""
-    config = hub.data / "homes" / user / ".jupyter"
-    config.mkdir(parents=True, exist_ok=True)
-    (config / "jupyter_server_config.py").write_text(python)
+    """Give the user's home a Jupyter config that runs ``python`` when the server starts
+    (before the first spawn the user's account and home are made as the hub makes them)."""
+    hub.write_home_file(user, ".jupyter/jupyter_server_config.py", python)
 
 
 def test_server_that_crashes_at_start_leaves_no_allocation(make_hub) -> None:
@@ -44,8 +43,8 @@ def test_sigkill_with_running_and_pending_servers(make_hub) -> None:
         60,
         "bob's reservation",
     )
-    bob_pid_file = hub.data / "homes" / "bob"
-    assert bob_pid_file.exists()
+    # His server process is running (and hanging in its config) when the hub dies.
+    wait_for(lambda: _processes_with_home(hub, "bob"), 60, "bob's server process to start")
 
     hub.kill_hub_only()
     hub.start()
@@ -70,7 +69,7 @@ def test_sigkill_with_running_and_pending_servers(make_hub) -> None:
 
 
 def _processes_with_home(hub: Hub, user: str) -> list[int]:
-    marker = f"HOME={hub.data}/homes/{user}\0".encode()
+    marker = f"HOME={hub.home(user)}\0".encode()
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -45,7 +45,7 @@ def audit(hub: Hub) -> list[dict]:
 def server_environment(hub: Hub, user: str) -> dict[str, str]:
     """The running server's own environment (local backend: a process on this machine)."""
     marker = f"JUPYTERHUB_USER={user}\0".encode()
-    data = f"HOME={hub.data}/homes/{user}\0".encode()
+    data = f"HOME={hub.home(user)}\0".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue

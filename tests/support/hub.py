@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -78,6 +79,32 @@ class Hub:
         from spawners.core.accounts import account_name
 
         return self.homes / account_name(user)
+
+    def make_home(self, user: str) -> Path:
+        """``user``'s home, made now the way the hub makes it at their first spawn: as
+        root, their unix account and its home (mode 0700) by the production code."""
+        if os.geteuid() != 0:
+            home = self.home(user)
+            home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return home
+        from spawners.backends.unix_accounts import ensure_account
+        from spawners.core.accounts import DEFAULT_PREFIX
+
+        return ensure_account(user, DEFAULT_PREFIX, self.homes).home
+
+    def write_home_file(self, user: str, relative: str, text: str) -> Path:
+        """Write ``relative`` (and the folders to it) into ``user``'s home, owned by the
+        user's account as if their server had written it (the home is made at need)."""
+        home = self.make_home(user)
+        path = home / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam(home.name)  # the account is named like its home
+            inside = path.relative_to(home)
+            for part in (inside, *inside.parents[:-1]):  # the file and its folders
+                os.chown(home / part, owner.pw_uid, owner.pw_gid)
+        return path
 
     def remove_homes(self) -> None:
         """Delete the users' homes (after the last hub on this data folder stopped)."""
