@@ -179,6 +179,7 @@ def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     s.image_prefix = slurm.get("image_prefix", "/opt/sandbox/venv")
     s.slurm_bin_dir = slurm.get("bin_dir", "/usr/bin")
     s.submit_as_user = slurm.get("submit_as_user", True)
+    s.require_contained_jobs = slurm["require_contained_jobs"]
     s.node_addresses = dict(slurm.get("node_addresses", {}))
     s.node_shape = dict(backend.get("host_share", {}))
     s.model_store = backend.get("model_store") or ""

@@ -181,6 +181,16 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         help="""Folder of sbatch, squeue, scontrol and scancel (absolute: sudo resets PATH).""",
     )
 
+    require_contained_jobs = Bool(
+        True,
+        config=True,
+        help="""Start servers only on a cluster that tracks a job's processes in a cgroup
+        (``ProctrackType=proctrack/cgroup``, as the Ansible slurm role sets): with
+        linuxproc or pgid a process the user detaches (``setsid``) survives ``scancel``
+        while the device goes to the next user. Asked once per hub start, at the first
+        spawn.""",
+    )
+
     min_uid = Integer(
         1000,
         config=True,
@@ -304,6 +314,30 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
             env["SLURM_CONF"] = self.slurm_conf
         return env
 
+    _proctrack: str | None = None
+    """The cluster's ProctrackType, asked once per hub process (shared by all servers)."""
+
+    async def _check_cluster_contains_jobs(self) -> None:
+        if not self.require_contained_jobs:
+            return
+        cls = type(self)
+        if cls._proctrack is None:
+            try:
+                cls._proctrack = await self.commands.proctrack(self._command_env())
+            except (SlurmCommandError, OSError) as e:
+                self.log.error("scontrol show config failed: %s", e)
+                raise web.HTTPError(503, "The cluster does not answer; try again soon.") from None
+        if cls._proctrack != "proctrack/cgroup":
+            self.log.error(
+                "refusing Slurm spawns: ProctrackType is %r, not proctrack/cgroup",
+                cls._proctrack,
+            )
+            raise web.HTTPError(
+                500,
+                "This cluster cannot stop everything a server starts, so no server is "
+                "started on it; an administrator must set ProctrackType=proctrack/cgroup.",
+            )
+
     def _submitter(self) -> str | None:
         return self.user.name if self.submit_as_user else None
 
@@ -326,6 +360,7 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
             raise web.HTTPError(
                 403, f"{self.user.name} is a system account on the cluster; ask an administrator."
             )
+        await self._check_cluster_contains_jobs()
         try:
             script = render_batch_script(self.build_job(record))
         except ScriptError as e:

@@ -112,6 +112,11 @@ class SlurmCommands:
     async def detail(self, job_id: str, env: Mapping[str, str]) -> str:
         return await self.run(self.argv("scontrol", "show", "job", "-d", job_id), env=env)
 
+    async def proctrack(self, env: Mapping[str, str]) -> str:
+        """The cluster's ProctrackType (``proctrack/cgroup``, ...), or "" if not shown."""
+        out = await self.run(self.argv("scontrol", "show", "config"), env=env)
+        return proctrack_type(out)
+
     async def cancel(self, job_id: str, user: str | None, env: Mapping[str, str]) -> None:
         await self.run(self.argv("scancel", job_id, user=user), env=env)
 
@@ -145,3 +150,12 @@ class SlurmCommands:
         job_id = job_id_of(record.engine_ref)
         if job_id is not None and self.job_of_allocation(record):
             self._run_sync(self.argv("scancel", job_id))
+
+
+def proctrack_type(show_config: str) -> str:
+    """ProctrackType from ``scontrol show config`` output."""
+    for line in show_config.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "ProctrackType":
+            return value.strip()
+    return ""
