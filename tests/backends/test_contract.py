@@ -24,8 +24,8 @@ from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.slurm_script import gres_for_slice
 from spawners.ledger.ledger import Ledger
 from tests.backends import inprocess
-from tests.backends.conftest import DOCKER_SHAPE, NV, stop_all_servers
 from tests.backends.docker_images import containers
+from tests.backends.engines import DOCKER_SHAPE, NV, stop_all_servers
 from tests.support.hub import Hub, wait_for, write_site
 
 BACKENDS = ("local", "docker", "slurm", "kubernetes")

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from spawners.backends.resources import NodeShape, host_share
-from tests.backends.conftest import DOCKER_SHAPE, stop_all_servers
 from tests.backends.docker_images import (
     SERVER_TAG,
     containers,
     volume_names,
 )
+from tests.backends.engines import DOCKER_SHAPE, stop_all_servers
 from tests.support.dockerd import DockerDaemon
 from tests.support.hub import Hub, wait_for
 

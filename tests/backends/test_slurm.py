@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from spawners.ledger.ledger import Ledger
-from tests.backends.conftest import NV, progress_messages, slurm_hub_for, stop_all_servers
+from tests.backends.engines import NV, progress_messages, slurm_hub_for, stop_all_servers
 from tests.support.hub import Hub, wait_for
 from tests.support.slurm import SlurmCluster
 

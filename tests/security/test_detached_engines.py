@@ -10,7 +10,7 @@ stopped through the hub's API: the process must be gone within a bounded time, t
 released, and the same device handed to a second user, with nothing of the first user's
 left on the engine (container removed, job gone from squeue).
 
-The engines are the backend suites' own session fixtures (tests/backends/conftest.py):
+The engines are the backend suites' own session fixtures (tests/backends/engines.py):
 one private dockerd with the test images, one private Slurm cluster with fake MIG gres.
 The Docker test image has no kernel, so a thin image with ipykernel (the version the
 hub's environment has) is built on top of it and served as the ``medical`` image."""
@@ -34,16 +34,8 @@ from pathlib import Path
 import pytest
 
 from spawners.ledger.ledger import Ledger
-from tests.backends.conftest import (  # noqa: F401  (session fixtures, shared by name)
-    NV,
-    docker_engine,
-    docker_hub,
-    docker_model_store,
-    slurm_cluster,
-    slurm_hub,
-    stop_all_servers,
-)
 from tests.backends.docker_images import CA_BUNDLE, SERVER_TAG, containers
+from tests.backends.engines import NV, stop_all_servers
 from tests.support.dockerd import DockerDaemon
 from tests.support.hub import Hub, wait_for
 from tests.support.kernel import Kernel

@@ -1,4 +1,5 @@
-"""Fixtures shared by the backend suites: real unix accounts and hub helpers."""
+"""The real engines as session fixtures (loaded for the whole run by tests/conftest.py),
+plus real unix accounts and hub helpers for the backend and security suites."""
 
 from __future__ import annotations
 
@@ -149,6 +150,7 @@ def slurm_hub(slurm_cluster: SlurmCluster, tmp_path_factory) -> Iterator[Hub]:
         yield hub.start()
     finally:
         hub.stop()
+        hub.remove_homes()
         slurm_cluster.cancel_all()
 
 
@@ -214,3 +216,4 @@ def docker_hub(docker_engine, docker_model_store: Path, tmp_path_factory) -> Ite
         yield hub.start()
     finally:
         hub.stop()
+        hub.remove_homes()
