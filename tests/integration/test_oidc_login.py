@@ -117,13 +117,7 @@ def test_a_system_account_name_from_the_idp_gets_its_own_prefixed_account(world)
     assert spawned.status_code in (201, 202), spawned.text
     hub.wait_ready("daemon")
     try:
-        from spawners.backends.local import parse_engine_ref
-        from spawners.ledger.ledger import Ledger
-
-        ledger = Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
-        [record] = [a for a in ledger.live() if a.user == "daemon"]
-        ledger.dispose()
-        pid, _ = parse_engine_ref(record.engine_ref)
+        pid = hub.server_pid("daemon")
         owner = os.stat(f"/proc/{pid}").st_uid
         assert owner == pwd.getpwnam("jupyter-daemon").pw_uid
         assert owner != pwd.getpwnam("daemon").pw_uid and owner >= 1000

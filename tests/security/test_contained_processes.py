@@ -12,7 +12,6 @@ import pytest
 
 from spawners.backends.cgroups import ServerCgroup
 from spawners.backends.local import parse_engine_ref
-from spawners.ledger.ledger import Ledger
 from tests.integration.conftest import make_hub  # noqa: F401
 from tests.support.hub import Hub, wait_for
 from tests.support.kernel import Kernel
@@ -45,14 +44,6 @@ def _processes_with(marker: str) -> list[int]:
     return found
 
 
-def _record(hub: Hub, user: str):
-    ledger = Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
-    try:
-        return next(r for r in ledger.live() if r.user == user)
-    finally:
-        ledger.dispose()
-
-
 def _detach(kernel: Kernel) -> str:
     """A process that leaves its server's session and process group, as an attacker would."""
     marker = f"300.{secrets.randbelow(10**9)}"
@@ -72,7 +63,7 @@ def test_a_detached_process_dies_with_the_stopped_server(make_hub) -> None:  # n
     [held] = hub.allocations()
     kernel = Kernel(hub, "bob")
     marker = _detach(kernel)
-    cgroup = ServerCgroup(parse_engine_ref(_record(hub, "bob").engine_ref)[1])
+    cgroup = ServerCgroup(parse_engine_ref(hub.live_record("bob").engine_ref)[1])
     assert set(_processes_with(marker)) <= cgroup.pids(), "detached, still in bob's cgroup"
 
     hub.stop_server("bob")
@@ -94,7 +85,7 @@ def test_a_crashed_server_takes_its_detached_processes_along(make_hub) -> None: 
     assert hub.spawn("carol", {"image": "base", "slice": "cpu"}).status_code in (201, 202)
     hub.wait_ready("carol")
     marker = _detach(Kernel(hub, "carol"))
-    pid, _group = parse_engine_ref(_record(hub, "carol").engine_ref)
+    pid, _group = parse_engine_ref(hub.live_record("carol").engine_ref)
     os.kill(pid, signal.SIGKILL)
     # The hub notices the exit at its next poll (poll_interval) and empties the cgroup.
     hub.request("GET", "/users/carol")  # a request makes the hub poll sooner
@@ -107,7 +98,7 @@ def test_the_cgroup_holds_a_server_to_its_share_of_the_host(make_hub) -> None:  
     hub: Hub = make_hub(SITE)
     assert hub.spawn("dave", {"image": "base", "slice": "cpu"}).status_code in (201, 202)
     hub.wait_ready("dave")
-    cgroup = ServerCgroup(parse_engine_ref(_record(hub, "dave").engine_ref)[1])
+    cgroup = ServerCgroup(parse_engine_ref(hub.live_record("dave").engine_ref)[1])
     assert int((cgroup.paths["memory"] / "memory.limit_in_bytes").read_text()) == 512 * 2**20
     quota = int((cgroup.paths["cpu"] / "cpu.cfs_quota_us").read_text())
     period = int((cgroup.paths["cpu"] / "cpu.cfs_period_us").read_text())

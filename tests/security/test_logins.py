@@ -138,7 +138,7 @@ def test_a_system_account_name_gets_its_own_prefixed_account(make_hub) -> None: 
     assert account.pw_uid >= 1000 and account.pw_uid != pwd.getpwnam(name).pw_uid
     assert account.pw_uid != system.pw_uid
     assert account.pw_name in __import__("grp").getgrnam(MEMBERS_GROUP).gr_mem
-    server_pid = _server_pid_of(hub, name)
+    server_pid = hub.server_pid(name)
     assert os.stat(f"/proc/{server_pid}").st_uid == account.pw_uid
 
 
@@ -148,20 +148,6 @@ def _exists(name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def _server_pid_of(hub: Hub, user: str) -> int:
-    from spawners.backends.local import parse_engine_ref
-    from spawners.ledger.ledger import Ledger
-
-    ledger = Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
-    try:
-        [record] = [r for r in ledger.live() if r.user == user]
-    finally:
-        ledger.dispose()
-    pid, _ = parse_engine_ref(record.engine_ref)
-    assert pid is not None
-    return pid
 
 
 def test_a_korean_name_signs_up_and_gets_a_hashed_account(make_hub) -> None:  # noqa: F811
@@ -177,5 +163,5 @@ def test_a_korean_name_signs_up_and_gets_a_hashed_account(make_hub) -> None:  # 
     hub.wait_ready(name)
     account = pwd.getpwnam(account_name(name))
     assert account.pw_name.startswith("jupyter-u--")
-    assert os.stat(f"/proc/{_server_pid_of(hub, name)}").st_uid == account.pw_uid
+    assert os.stat(f"/proc/{hub.server_pid(name)}").st_uid == account.pw_uid
     hub.stop_server(name)

@@ -51,17 +51,6 @@ print(json.dumps(found))
 """
 
 
-def _server_pid(hub: Hub, user: str) -> int:
-    from spawners.ledger.ledger import Ledger
-
-    ledger = Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
-    try:
-        [record] = [r for r in ledger.live() if r.user == user]
-    finally:
-        ledger.dispose()
-    return int((record.engine_ref or "").split(";")[0].removeprefix("pid:"))
-
-
 def _environ(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     return dict(item.decode().split("=", 1) for item in raw if b"=" in item)
@@ -89,7 +78,7 @@ def test_a_kernel_reaches_neither_the_hub_nor_another_tenant(make_hub) -> None: 
         assert r.status_code in (201, 202), r.text
     for user in ("alice", "bob"):
         hub.wait_ready(user)
-    bob_pid = _server_pid(hub, "bob")
+    bob_pid = hub.server_pid("bob")
     services = _service_pids(hub)
     assert {"slices", "courses"} <= set(services), services
     proxy_pid = int((hub.data / "proxy.pid").read_text())

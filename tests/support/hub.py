@@ -255,6 +255,26 @@ class Hub:
         r.raise_for_status()
         return r.json()["token"]
 
+    def live_record(self, user: str, server_name: str = ""):
+        """The ledger's live allocation of this server, read from the hub's own ledger."""
+        from spawners.ledger.ledger import Ledger
+
+        ledger = Ledger(f"sqlite:///{self.data / 'ledger.sqlite'}")
+        try:
+            record = ledger.live_for(user, server_name)
+        finally:
+            ledger.dispose()
+        assert record is not None, f"{user}/{server_name} holds no allocation"
+        return record
+
+    def server_pid(self, user: str, server_name: str = "") -> int:
+        """The pid of a local server (from its allocation's engine reference)."""
+        from spawners.backends.local import parse_engine_ref
+
+        pid, _ = parse_engine_ref(self.live_record(user, server_name).engine_ref)
+        assert pid is not None, f"{user}'s server has no pid"
+        return pid
+
     def slice_from_inside(self, name: str, server_name: str = "") -> dict:
         """Ask the running server itself (its server extension) which slice it holds."""
         token = self.user_token(name)
