@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def converged(tmp_path_factory) -> Converged:
     require("npm", "the role installs configurable-http-proxy from npm")
     require("node", "configurable-http-proxy runs on Node.js")
     tmp = tmp_path_factory.mktemp("jupyterhub-converge")
+    # The temporary root stands for /: the users' own accounts must be able to reach the
+    # installed venv there, as on a real host (pytest's temp folders are 0700).
+    for folder in (tmp, *tmp.parents):
+        if folder.stat().st_uid == os.geteuid() and str(folder).startswith(tempfile.gettempdir()):
+            folder.chmod(folder.stat().st_mode | 0o011)
     root = tmp / "root"
     cert, key = _self_signed(tmp)
     ipv6 = Path("/proc/net/if_inet6").exists() and bool(Path("/proc/net/if_inet6").read_text())
