@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
 REQUIREMENTS := $(wildcard requirements/*.txt)
 
-.PHONY: run test setup lint format bench system-packages clean
+.PHONY: run test check setup lint format bench system-packages clean
 
 ## run: set up and start the hub in the foreground with the embedded default site
 run: setup
@@ -16,6 +16,13 @@ run: setup
 ## test: set up and run every test (installs Debian packages it needs; starts and stops every server)
 test: system-packages setup
 	bash scripts/run-tests.sh
+
+## check: the quick tier for your own loop: pure core, policy, ledger on SQLite, schema,
+## the security rules that need no server; no root, no servers, well under 2 minutes.
+## `make test` stays the whole truth.
+check: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration" -k "not postgresql" \
+		tests/core tests/policy tests/ledger tests/spawners tests/security
 
 ## setup: the virtual environment (system Python, so real unix users can run it) and the proxy
 setup: $(VENV)/.installed node_modules/.bin/configurable-http-proxy
