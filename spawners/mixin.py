@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from typing import Any
 
@@ -77,13 +78,14 @@ class SliceSpawnerMixin(Spawner):
         """The user's team and role now (None on a hub without teams, or in no team)."""
         return self._ctx.membership(self.slice_groups())
 
-    def _default_options_form(self, spawner: Spawner) -> str:
+    async def _default_options_form(self, spawner: Spawner) -> str:
         ctx = self._ctx
         membership = self.slice_membership()
-        budget = ctx.budget(self.user.name, membership) if membership else None
+        # The ledger is read off the hub's event loop: a burst of logins renders many forms.
+        free, budget = await _off_loop(_form_figures, ctx, self.user.name, membership)
         return render_form(
             self.slice_choices(),
-            ctx.free_now(),
+            free,
             ctx.image_descriptions,
             ctx.site_name,
             membership=membership,
@@ -120,7 +122,7 @@ class SliceSpawnerMixin(Spawner):
         except OptionsError as e:
             self._restore_previous_options()
             raise web.HTTPError(e.status, e.message) from None
-        record = self._reserve(ctx, request.image, request.slice_name, membership)
+        record = await self._reserve(ctx, request.image, request.slice_name, membership)
         self.allocation = record
         where = "no GPU" if record.gpu_index is None else f"GPU {record.gpu_index}"
         self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
@@ -131,17 +133,17 @@ class SliceSpawnerMixin(Spawner):
             result = await super().start()
             # Remember the engine's handle at once: if the hub dies now, reconciliation
             # can find (and stop) a server whose start never completed.
-            ctx.ledger.record_engine(record.id, engine_ref=self.engine_reference())
+            await _off_loop(ctx.ledger.record_engine, record.id, engine_ref=self.engine_reference())
             self._emit(50, "waiting for the server to answer ...")
             await self._wait_until_answering(result)
-            self.allocation = ctx.ledger.activate(record.id)
+            self.allocation = await _off_loop(ctx.ledger.activate, record.id)
             self._emit(90, f"server is up on its {record.slice_name} slice")
             return result
         except BaseException:
             await self._release("failed to start")
             raise
 
-    def _reserve(
+    async def _reserve(
         self, ctx: SliceContext, image: str, slice_name: str, membership: Membership | None
     ) -> AllocationRecord:
         kwargs = dict(
@@ -156,13 +158,7 @@ class SliceSpawnerMixin(Spawner):
             team=membership.team.name if membership else self.slice_team(),
             limits=ctx.admission(self.user.name, membership, slice_name),
         )
-        try:
-            decision = ctx.ledger.reserve(**kwargs)
-        except ServerAlreadyHolds as stale:
-            # JupyterHub only starts a server it knows is stopped, so a live allocation
-            # for it is left over from a crash: give it back, then reserve again.
-            ctx.ledger.release(stale.record.id, "superseded by a new start of the same server")
-            decision = ctx.ledger.reserve(**kwargs)
+        decision = await _off_loop(_reserve_or_supersede, ctx.ledger, kwargs)
         if isinstance(decision, LimitRefusal):
             self._restore_previous_options()
             raise web.HTTPError(decision.status, decision.message)
@@ -278,7 +274,7 @@ class SliceSpawnerMixin(Spawner):
             # Never hand a device on while something of the last server runs on it.
             why = f"{reason}; still running: {', '.join(leftovers)}"
             self.log.warning("quarantined allocation %s: %s", record.id, why)
-            ctx.ledger.quarantine(record.id, why)
+            await _off_loop(ctx.ledger.quarantine, record.id, why)
             self.allocation = None
             watch_quarantine(self, record)
             return
@@ -297,7 +293,7 @@ class SliceSpawnerMixin(Spawner):
                 # Keep the slots claimed: an instance we could not destroy is not free.
                 self.log.error("could not destroy MIG instance of allocation %s: %s", record.id, e)
                 return False
-        ctx.ledger.release(record.id, reason)
+        await _off_loop(ctx.ledger.release, record.id, reason)
         return True
 
     # --- environment and state -------------------------------------------------
@@ -376,6 +372,32 @@ class SliceSpawnerMixin(Spawner):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress_done.wait(), timeout=0.5)
+
+
+async def _off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a blocking call (the ledger's database transactions) in the default thread
+    pool, so the hub's event loop keeps serving while it waits."""
+    return await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(fn, *args, **kwargs)
+    )
+
+
+def _reserve_or_supersede(ledger: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return ledger.reserve(**kwargs)
+    except ServerAlreadyHolds as stale:
+        # JupyterHub only starts a server it knows is stopped, so a live allocation for
+        # it is left over from a crash: give it back, then reserve again.
+        ledger.release(stale.record.id, "superseded by a new start of the same server")
+        return ledger.reserve(**kwargs)
+
+
+def _form_figures(
+    ctx: SliceContext, user: str, membership: Membership | None
+) -> tuple[dict[str, int], Any]:
+    """Free counts now and the user's budget: what the spawn form shows, in one go."""
+    budget = ctx.budget(user, membership) if membership else None
+    return ctx.free_now(), budget
 
 
 def watch_quarantine(spawner: SliceSpawnerMixin, record: AllocationRecord) -> None:

@@ -1,10 +1,12 @@
 """Jupyter server extension: the server's own slice at ``GET <base_url>api/sandbox/slice``,
 and the course actions (``api/sandbox/courses``, ``.../pull``, ``.../handin``,
-``.../publish``). At start it pulls the user's course labs into their home."""
+``.../publish``). At start it pulls the user's course labs into their home, in the
+background."""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, PullHandler
@@ -17,21 +19,33 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "extensions.sandbox_server"}]
 
 
-def _pull_at_start(serverapp, client: CoursesClient) -> None:  # noqa: ANN001
-    """Labs published since the last start land in the home before the server answers;
-    a slow or absent courses service only costs a log line."""
+START_PULL_TIMEOUT_S = 10
+"""How long the start-time pull waits for the courses service (it never delays the start)."""
+
+
+def _pull_at_start(serverapp, client: CoursesClient, status: dict[str, str]) -> None:  # noqa: ANN001
+    """Labs published since the last start land in the home, in a thread of their own so
+    that the server answers at once; a slow or absent courses service is reported in
+    ``status`` (shown by the Course labs panel through api/sandbox/courses)."""
     from extensions.courses.puller import known_versions, pull_all
 
     home = Path(serverapp.root_dir).expanduser()
     try:
         # Labs this home already has at their current version come without contents;
         # the Pull button does a full pull (which also restores deleted files).
-        labs = client.sync_blocking(known_versions(home), timeout=10)
+        labs = client.sync_blocking(known_versions(home), timeout=START_PULL_TIMEOUT_S)
+        results = pull_all(home, labs)
     except CoursesUnavailable as e:
         serverapp.log.warning("sandbox: course labs not pulled: %s", e.message)
+        status.update(state="failed", message=f"Course labs were not pulled: {e.message}")
         return
-    for result in pull_all(home, labs):
+    except Exception as e:  # a pull must never take the server down
+        serverapp.log.error("sandbox: course labs not pulled: %s", e)
+        status.update(state="failed", message="Course labs were not pulled (an error).")
+        return
+    for result in results:
         serverapp.log.info("sandbox: course lab pulled: %s", result)
+    status.update(state="done", message=f"{len(results)} course lab(s) up to date.")
 
 
 def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
@@ -54,5 +68,10 @@ def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
             (base + "/courses/publish", PublishHandler),
         ],
     )
+    status: dict[str, str] = {"state": "none", "message": ""}
+    web_app.settings["sandbox_start_pull"] = status
     if client is not None:
-        _pull_at_start(serverapp, client)
+        status.update(state="running", message="Pulling course labs ...")
+        threading.Thread(
+            target=_pull_at_start, args=(serverapp, client, status), daemon=True
+        ).start()

@@ -73,6 +73,8 @@ class CoursesHandler(CourseActionHandler):
         for course in me["courses"]:
             for lab in course["labs"]:
                 lab["local"] = local_status(self.home, course["name"], lab["name"])
+        # How the pull at this server's start went (it runs in the background).
+        me["start_pull"] = dict(self.settings.get("sandbox_start_pull") or {})
         self.reply(me)
 
 

@@ -67,6 +67,8 @@ def test_publish_receive_edit_update_hand_in(hub: Hub) -> None:
         # The student's next spawn brings the lab into their home.
         assert hub.spawn("stud", {"slice": "cpu"}).status_code in (201, 202)
         hub.wait_ready("stud")
+        # The pull runs beside the start (it never delays it): the lab lands just after.
+        wait_for(lambda: (lab_dir / "intro.ipynb").exists(), 30, "the lab pulled at start")
         stud = log_in(browser, hub, "stud")
         stud.goto(f"{hub.url}/user/stud/lab/tree/ml101/lab1")
         stud.locator(".jp-DirListing-item[title*='intro.ipynb']").wait_for()
