@@ -169,7 +169,10 @@ class SliceSpawnerMixin(Spawner):
     async def _wait_until_answering(self, started: Any) -> None:
         """Wait until the server answers HTTP, failing fast if its process exits.
 
-        JupyterHub would otherwise wait out http_timeout for a server that crashed."""
+        JupyterHub would otherwise wait out http_timeout for a server that crashed. The
+        server has http_timeout (JupyterHub's contract) to answer; each probe may take
+        all of the time that is left, so a server that answers slowly (a saturated
+        machine, a hub whose HTTP clients are all busy) still counts as up."""
         if isinstance(started, tuple):
             ip, port = started
             url = f"http://{ip}:{port}"
@@ -178,7 +181,7 @@ class SliceSpawnerMixin(Spawner):
         url += self.server.base_url if self.server is not None else "/"
         client = AsyncHTTPClient()
         deadline = time.monotonic() + self.http_timeout
-        while time.monotonic() < deadline:
+        while (left := deadline - time.monotonic()) > 0:
             status = await super().poll()
             if status is not None:
                 raise web.HTTPError(
@@ -186,13 +189,21 @@ class SliceSpawnerMixin(Spawner):
                 )
             try:
                 await client.fetch(
-                    url, raise_error=False, request_timeout=2, follow_redirects=False
+                    url,
+                    raise_error=False,
+                    connect_timeout=min(5.0, max(1.0, left)),
+                    request_timeout=max(1.0, left),
+                    follow_redirects=False,
                 )
                 return
             except (OSError, HTTPClientError):
                 pass
             await asyncio.sleep(0.2)
-        raise web.HTTPError(500, f"The server did not answer within {self.http_timeout} seconds.")
+        raise web.HTTPError(
+            500,
+            f"The server did not answer within {self.http_timeout} seconds "
+            "(the hub's http_timeout; a busy machine may need more).",
+        )
 
     async def _materialise(self, ctx: SliceContext, record: AllocationRecord) -> AllocationRecord:
         """Create the MIG instance when the hub owns instance creation (dynamic, real GPUs)."""
