@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import allocator, engines, spawn
+from . import allocator, engines, load, spawn
 from .report import write
 
 BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable]] = {
@@ -17,6 +17,13 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Call
     "spawn": (
         lambda a: spawn.run(spawns=a.spawns or (4 if a.quick else spawn.SPAWNS)),
         spawn.render,
+    ),
+    "load": (
+        lambda a: load.run(
+            sizes=tuple(a.users) if a.users else ((4,) if a.quick else (30, 60)),
+            slices=("cpu",) if a.quick else ("cpu", "1g.10gb"),
+        ),
+        load.render,
     ),
     "engines": (
         lambda a: engines.run(spawns=a.spawns or (3 if a.quick else engines.SPAWNS)),
@@ -30,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="fewer seeds and spawns (a smoke run)")
     parser.add_argument("--spawns", type=int, default=0, help="spawns per arm (default 20)")
+    parser.add_argument(
+        "--users", type=int, nargs="*", default=[], help="load: class sizes (default 30 60)"
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:

@@ -27,7 +27,10 @@ def apply_common(c: Any) -> Path:
     c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
     c.JupyterHub.authenticator_class = "shared-password"
     c.SharedPasswordAuthenticator.admin_password = secrets.token_urlsafe(30)
-    c.SharedPasswordAuthenticator.user_password = secrets.token_urlsafe(18)
+    # The load benchmark logs users in through the form, so it chooses the password.
+    c.SharedPasswordAuthenticator.user_password = os.environ.get(
+        "BENCH_USER_PASSWORD"
+    ) or secrets.token_urlsafe(18)
     c.Authenticator.admin_users = {"admin"}
     c.Authenticator.allow_all = True
     c.JupyterHub.services = [{"name": "bench-admin", "api_token": os.environ["BENCH_TOKEN"]}]

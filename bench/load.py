@@ -1,0 +1,378 @@
+"""A class logs in at once: the user journey hubtraf drives (log in, start a server, start
+a kernel, run code, stop), for N users ramped over a minute, against our hub and stock
+JupyterHub in the same run, alternating which goes first.
+
+hubtraf is not on the package index, so the same journey is written here with the
+project's own HTTP clients (requests for the hub and the server, tornado's websocket for
+the kernel), one thread per user. Both arms log in through their login form: ours with
+personal accounts (signed up and approved before the timed part), stock with a shared
+password; both run each server as a real unix account when run as root.
+
+Reported per phase (arm x users x slice): servers started ok / failed, p50 and p95 of
+POST-to-ready, the hub process's CPU seconds, and the p99 latency of ``GET /hub/api``
+sampled every 250 ms during the burst (a probe of the hub's event-loop lag)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from .hub import REPO, Hub, HubError, free_port_block
+from .report import median, percentile, table
+
+RAMP_S = 60.0
+READY_TIMEOUT_S = 600.0
+SIMULATED_GPUS = 8
+STOCK_PREFIX = "sbxload"
+CODE = "sum(i * i for i in range(200_000))"
+
+
+@dataclass
+class Journey:
+    user: str
+    ok: bool = False
+    start_s: float | None = None
+    error: str = ""
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+# --- the two hubs ----------------------------------------------------------------------
+
+
+def _site(tmp: Path) -> Path:
+    site = tmp / "site.yaml"
+    site.write_text(
+        "site: {name: Load test}\n"
+        "hub:\n"
+        "  culler: {enabled: false}\n"
+        "  start_timeout: 600\n"
+        "  http_timeout: 300\n"
+        "  named_server_limit_per_user: 0\n"
+        f"gpus: {{source: simulated, simulated_count: {SIMULATED_GPUS}}}\n"
+    )
+    return site
+
+
+def _ours(tmp: Path) -> Hub:
+    data = tmp / "ours"
+    data.mkdir()
+    port = free_port_block(4)
+    token = secrets.token_hex(32)
+    env = {
+        "SANDBOX_PORT": str(port),
+        "SANDBOX_DATA": str(data),
+        "SANDBOX_ADMIN_TOKEN": token,
+        "SANDBOX_SITE": str(_site(tmp)),
+    }
+    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
+
+
+def _stock(tmp: Path, avoid: range) -> tuple[Hub, str]:
+    data = tmp / "stock"
+    data.mkdir()
+    port = free_port_block(3, avoid=avoid)
+    token = secrets.token_hex(32)
+    password = secrets.token_urlsafe(18)
+    env = {
+        "BENCH_PORT": str(port),
+        "BENCH_DATA": str(data),
+        "BENCH_TOKEN": token,
+        "BENCH_PROXY_TOKEN": secrets.token_hex(32),
+        "BENCH_USER_PASSWORD": password,
+    }
+    config = Path(__file__).with_name("stock_jupyterhub_config.py")
+    return Hub("stock", config, port, token, env, data), password
+
+
+def _public(hub: Hub) -> str:
+    return hub.url.removesuffix("/hub/api")
+
+
+# --- accounts before the timed part ----------------------------------------------------------
+
+
+def _form(s: requests.Session, url: str, path: str, **fields: str) -> requests.Response:
+    s.get(f"{url}/hub/login", timeout=60)
+    xsrf = s.cookies.get("_xsrf", path="/hub/")
+    return s.post(f"{url}/hub/{path}", data={**fields, "_xsrf": xsrf}, timeout=60)
+
+
+def _sign_up_and_approve(hub: Hub, users: list[str]) -> dict[str, str]:
+    """Personal accounts on our hub, made through its real sign-up and approval pages."""
+    url = _public(hub)
+    creds = json.loads((hub.data / "credentials.json").read_text())
+    admin = requests.Session()
+    r = _form(admin, url, "login", username=creds["admin_user"], password=creds["admin_password"])
+    if not r.ok:
+        raise HubError(f"ours: the admin cannot log in ({r.status_code})")
+    passwords = {}
+    for user in users:
+        password = secrets.token_urlsafe(18)
+        s = requests.Session()
+        _form(
+            s,
+            url,
+            "signup",
+            username=user,
+            signup_password=password,
+            signup_password_confirmation=password,
+        )
+        r = admin.get(
+            f"{url}/hub/authorize/{user}",
+            headers={"Sec-Fetch-Site": "same-origin"},
+            timeout=60,
+            allow_redirects=False,
+        )
+        if r.status_code != 302:
+            raise HubError(f"ours: approving {user} -> {r.status_code}")
+        passwords[user] = password
+    return passwords
+
+
+def _stock_accounts(users: list[str]) -> None:
+    """Stock LocalProcessSpawner needs each user's unix account to exist already."""
+    if os.geteuid() != 0:
+        return
+    for user in users:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", user], check=True)
+
+
+# --- one user's journey ------------------------------------------------------------------
+
+
+def _journey(url: str, user: str, password: str, body: dict | None, out: Journey) -> None:
+    s = requests.Session()
+    try:
+        t = time.monotonic()
+        r = _form(s, url, "login", username=user, password=password)
+        if not r.ok or "/hub/login" in r.url:
+            raise RuntimeError(f"login -> {r.status_code}")
+        out.steps["login"] = time.monotonic() - t
+        xsrf = {"X-XSRFToken": s.cookies.get("_xsrf", path="/hub/") or ""}
+        t = time.monotonic()
+        r = s.post(f"{url}/hub/api/users/{user}/server", json=body, headers=xsrf, timeout=600)
+        if r.status_code not in (201, 202):
+            raise RuntimeError(f"spawn -> {r.status_code} {r.text[:200]}")
+        while True:
+            me = s.get(f"{url}/hub/api/users/{user}", headers=xsrf, timeout=600).json()
+            server = me.get("servers", {}).get("")
+            if server is None:
+                raise RuntimeError("the server went away while starting")
+            if server.get("ready"):
+                break
+            if time.monotonic() - t > READY_TIMEOUT_S:
+                raise RuntimeError("not ready in time")
+            time.sleep(0.5)
+        out.start_s = time.monotonic() - t
+        t = time.monotonic()
+        _run_code(s, url, user)
+        out.steps["kernel"] = time.monotonic() - t
+        t = time.monotonic()
+        s.delete(f"{url}/hub/api/users/{user}/server", headers=xsrf, timeout=600)
+        out.steps["stop"] = time.monotonic() - t
+        out.ok = True
+    except Exception as e:  # one user's failure is a figure, not the end of the run
+        out.error = str(e)[:300]
+
+
+def _run_code(s: requests.Session, url: str, user: str) -> None:
+    # Open JupyterLab as a browser does: the OAuth dance and the page set the cookies.
+    s.get(f"{url}/user/{user}/lab", timeout=600).raise_for_status()
+    base = f"{url}/user/{user}/api"
+    xsrf = next((c.value for c in s.cookies if c.name == "_xsrf" and user in c.path), "")
+    r = s.post(f"{base}/kernels", json={}, headers={"X-XSRFToken": xsrf}, timeout=600)
+    r.raise_for_status()
+    kernel = r.json()["id"]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+    try:
+        asyncio.run(_execute(base.replace("http://", "ws://"), kernel, cookie))
+    finally:
+        s.delete(f"{base}/kernels/{kernel}", headers={"X-XSRFToken": xsrf}, timeout=600)
+
+
+async def _execute(base: str, kernel: str, cookie: str) -> None:
+    conn = await websocket_connect(
+        HTTPRequest(f"{base}/kernels/{kernel}/channels", headers={"Cookie": cookie})
+    )
+    msg_id = uuid.uuid4().hex
+    header = {"msg_id": msg_id, "msg_type": "execute_request", "session": msg_id}
+    conn.write_message(
+        json.dumps(
+            {
+                "header": {**header, "username": "", "version": "5.3"},
+                "parent_header": {},
+                "metadata": {},
+                "content": {"code": CODE, "silent": False},
+                "channel": "shell",
+            }
+        )
+    )
+    try:
+        while True:
+            raw = await asyncio.wait_for(conn.read_message(), 600)
+            if raw is None:
+                raise RuntimeError("the kernel websocket closed")
+            msg = json.loads(raw)
+            if (
+                msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
+                return
+    finally:
+        conn.close()
+
+
+# --- measuring the hub -----------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class LagProbe(threading.Thread):
+    """GET /hub/api every 250 ms: how long the hub takes to answer the cheapest request."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.samples, self.done = url, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.25):
+            t = time.monotonic()
+            with contextlib.suppress(requests.RequestException):
+                requests.get(f"{self.url}/hub/api", timeout=60)
+            self.samples.append(time.monotonic() - t)
+
+
+def phase(hub: Hub, passwords: dict[str, str], body: dict | None) -> dict[str, Any]:
+    url = _public(hub)
+    users = list(passwords)
+    journeys = [Journey(u) for u in users]
+    probe = LagProbe(url)
+    assert hub.proc is not None
+    cpu0 = _cpu_seconds(hub.proc.pid)
+    probe.start()
+    threads = []
+    t0 = time.monotonic()
+    for i, (user, out) in enumerate(zip(users, journeys, strict=True)):
+        time.sleep(max(0.0, t0 + i * RAMP_S / len(users) - time.monotonic()))
+        thread = threading.Thread(target=_journey, args=(url, user, passwords[user], body, out))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    probe.done.set()
+    probe.join()
+    starts = [j.start_s for j in journeys if j.start_s is not None]
+    return {
+        "users": len(users),
+        "ok": sum(j.ok for j in journeys),
+        "failed": sum(not j.ok for j in journeys),
+        "errors": sorted({j.error for j in journeys if j.error})[:5],
+        "start_p50_s": median(starts) if starts else None,
+        "start_p95_s": percentile(starts, 95) if starts else None,
+        "hub_cpu_s": _cpu_seconds(hub.proc.pid) - cpu0,
+        "lag_p99_s": percentile(probe.samples, 99) if probe.samples else None,
+        "wall_s": time.monotonic() - t0,
+    }
+
+
+def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g.10gb")) -> dict:
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        ours = _ours(Path(tmp))
+        stock, stock_password = _stock(Path(tmp), range(ours.port, ours.port + 4))
+        biggest = max(sizes)
+        try:
+            ours.start()
+            stock.start()
+            ours_users = [f"load{i:03d}" for i in range(biggest)]
+            stock_users = [f"{STOCK_PREFIX}{i:03d}" for i in range(biggest)]
+            ours_passwords = _sign_up_and_approve(ours, ours_users)
+            _stock_accounts(stock_users)
+            n = 0
+            for size in sizes:
+                for slice_name in slices:
+                    arms = [
+                        ("ours", ours, ours_passwords, {"image": "base", "slice": slice_name}),
+                        ("stock", stock, dict.fromkeys(stock_users, stock_password), None),
+                    ]
+                    if n % 2:
+                        arms.reverse()
+                    n += 1
+                    for name, hub, passwords, body in arms:
+                        chosen = dict(list(passwords.items())[:size])
+                        figures = phase(hub, chosen, body)
+                        results.append({"arm": name, "slice": slice_name, **figures})
+        finally:
+            ours.stop()
+            stock.stop()
+    return {"phases": results, "ramp_s": RAMP_S, "simulated_gpus": SIMULATED_GPUS}
+
+
+def render(results: dict[str, Any]) -> str:
+    rows = [
+        [
+            p["arm"],
+            p["users"],
+            p["slice"],
+            f"{p['ok']} / {p['failed']}",
+            p["start_p50_s"] or "n/a",
+            p["start_p95_s"] or "n/a",
+            p["hub_cpu_s"],
+            p["lag_p99_s"] or "n/a",
+        ]
+        for p in results["phases"]
+    ]
+    out = [
+        table(
+            f"Load: users ramped over {results['ramp_s']:.0f} s (seconds)",
+            [
+                "arm",
+                "users",
+                "slice",
+                "ok / failed",
+                "start p50",
+                "start p95",
+                "hub CPU",
+                "lag p99",
+            ],
+            rows,
+        )
+    ]
+    by = {(p["arm"], p["users"], p["slice"]): p for p in results["phases"]}
+    for (arm, users, slice_name), p in by.items():
+        if arm != "ours" or ("stock", users, slice_name) not in by:
+            continue
+        s = by[("stock", users, slice_name)]
+        if p["start_p95_s"] and s["start_p95_s"]:
+            out.append(
+                f"{users} users, {slice_name}: p95 ours/stock {p['start_p95_s'] / s['start_p95_s']:.2f}, "
+                f"hub CPU ours/stock {p['hub_cpu_s'] / max(s['hub_cpu_s'], 1e-9):.2f}, "
+                f"failed {p['failed']} vs {s['failed']}"
+            )
+        for phase_ in (p, s):
+            if phase_["errors"]:
+                out.append(f"  {phase_['arm']} errors: {'; '.join(phase_['errors'])}")
+    return "\n".join(out)
