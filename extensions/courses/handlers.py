@@ -193,6 +193,7 @@ class UploadHandler(CourseHandler):
         # Here, not in prepare: an error before prepare (a bad URL) still ends in on_finish.
         self._body = bytearray()
         self._too_large = False
+        self._declared_size: int | None = None
         self._claimed: tuple[str, str] | None = None
 
     def prepare(self) -> None:
@@ -203,7 +204,11 @@ class UploadHandler(CourseHandler):
         limit = self.upload_limit()
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limit:
-            raise web.HTTPError(413, self._too_large_message(int(length)))
+            # Refused, but the body is still read (and dropped as it arrives): answering
+            # before it is read closes the connection under the proxy, which then shows
+            # its own 503 instead of this 413.
+            self._too_large, self._declared_size = True, int(length)
+            return
         key = ("upload", self.user_name)
         if not self.transfers.claim(key):
             raise Busy(f"An upload of yours is already running; try again in {RETRY_AFTER} s.")
@@ -226,7 +231,7 @@ class UploadHandler(CourseHandler):
 
     def body_json(self) -> dict[str, Any]:
         if self._too_large:
-            raise web.HTTPError(413, self._too_large_message(None))
+            raise web.HTTPError(413, self._too_large_message(self._declared_size))
         try:
             body = json.loads(self._body or b"{}")
         except ValueError:
