@@ -18,6 +18,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from extensions.service_lifetime import exit_with_hub, listen
 from hub_config.site import load_site
 
 from . import handlers as h
@@ -79,17 +80,22 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
 
 async def serve() -> None:
     app = make_app()
-    app.listen(
+    listen(
+        app,
         int(os.environ["SANDBOX_COURSES_PORT"]),
         address="127.0.0.1",
         max_body_size=app.settings["max_body_size"],
     )
-    # The hub stops its services with a signal: end quietly, without a traceback.
+    # The hub stops its services with a signal: end quietly, without a traceback. A hub
+    # that died without stopping us: end too, and free the port for the next one.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    orphaned = asyncio.ensure_future(exit_with_hub())
+    await asyncio.wait(
+        [asyncio.ensure_future(stop.wait()), orphaned], return_when=asyncio.FIRST_COMPLETED
+    )
 
 
 def main() -> None:

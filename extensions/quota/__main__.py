@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from extensions.service_lifetime import exit_with_hub
 from hub_config.auth import site_teams
 from hub_config.site import load_site
 from hub_config.wiring import ledger_url
@@ -22,13 +23,16 @@ async def run() -> None:
     ledger.create_schema()
     enforcer = Enforcer(ledger, site_teams(site.doc), HubApi())
     every = site["hub"]["culler"]["check_every"]
-    while True:
+    # A hub that died without stopping us: end too (a leftover must not enforce quotas
+    # beside the next hub's own quota service).
+    orphaned = asyncio.ensure_future(exit_with_hub())
+    while not orphaned.done():
         try:
             await enforcer.tick()
         except Exception:
             # One failed pass (the hub restarting, a database hiccup) must not end the service.
             log.exception("quota check failed; trying again in %s s", every)
-        await asyncio.sleep(every)
+        await asyncio.wait([orphaned], timeout=every)
 
 
 def main() -> None:

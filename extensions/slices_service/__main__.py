@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
-from tornado import ioloop, web
+from tornado import web
 
+from extensions.service_lifetime import exit_with_hub, listen
 from hub_config.auth import site_teams
 from hub_config.site import load_site
 from hub_config.wiring import ledger_url
@@ -71,11 +73,14 @@ def make_app() -> web.Application:
     )
 
 
-def main() -> None:
+async def serve() -> None:
     app = make_app()
-    port = int(os.environ["SANDBOX_SLICES_PORT"])
-    app.listen(port, address="127.0.0.1")
-    ioloop.IOLoop.current().start()
+    listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address="127.0.0.1")
+    await exit_with_hub()
+
+
+def main() -> None:
+    asyncio.run(serve())
 
 
 if __name__ == "__main__":

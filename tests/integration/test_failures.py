@@ -47,6 +47,8 @@ def test_sigkill_with_running_and_pending_servers(make_hub) -> None:
     wait_for(lambda: _processes_with_home(hub, "bob"), 60, "bob's server process to start")
 
     hub.kill_hub_only()
+    # Its services notice that their hub is gone and end, freeing their ports.
+    wait_for(lambda: not _our_services(hub), 15, "the dead hub's services to end")
     hub.start()
 
     allocations = hub.allocations()
@@ -80,4 +82,22 @@ def _processes_with_home(hub: Hub, user: str) -> list[int]:
                     pids.append(int(entry))
         except OSError:
             continue
+    return pids
+
+
+def _our_services(hub: Hub) -> list[int]:
+    """The slices, courses and quota services started for this hub's data folder."""
+    data = f"SANDBOX_DATA={hub.data}\0".encode()
+    names = [f"JUPYTERHUB_SERVICE_NAME={n}\0".encode() for n in ("slices", "courses", "quota")]
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if data in environ and any(n in environ for n in names):
+            pids.append(int(entry))
     return pids
