@@ -163,15 +163,7 @@ def test_a_slice_the_cluster_lacks_is_refused_clearly(hub: Hub, cluster: SlurmCl
 
 
 def test_busy_gres_queues_with_its_position_then_starts(hub: Hub, cluster: SlurmCluster) -> None:
-    blocker = cluster.run(
-        "sbatch", "--parsable", f"--gres=gpu:{NV}1g.10gb:2", "-o", "/dev/null",
-        "--wrap", "sleep 600",
-    ).stdout.strip()  # fmt: skip
-    wait_for(
-        lambda: any(j["id"] == blocker and j["state"] == "RUNNING" for j in cluster.jobs()),
-        30,
-        "the blocking job to run",
-    )
+    blocker = cluster.hold_gres(f"gpu:{NV}1g.10gb:2")
     user = "sbxslurm2"
     r = hub.spawn(user, {"image": "base", "slice": "1g.10gb"})
     # (JupyterHub answers 201 instead of 202 when it replaced a failed spawner.)

@@ -373,15 +373,7 @@ def test_slurm_detached_process_dies_with_the_job(
     print(f"evidence: slurm job {job_id} of {first}: {process.describe()}; kernel: {inside}")
 
     # Hold the cluster's other 1g.10gb device, so the next job can only get this one.
-    blocker = cluster.run(
-        "sbatch", "--parsable", f"--gres=gpu:{NV}1g.10gb:1", "-o", "/dev/null",
-        "--wrap", "sleep 600",
-    ).stdout.strip()  # fmt: skip
-    wait_for(
-        lambda: any(j["id"] == blocker and j["state"] == "RUNNING" for j in cluster.jobs()),
-        30,
-        "the blocking job to run",
-    )
+    cluster.hold_gres(f"gpu:{NV}1g.10gb:1")
 
     _stop_and_assert_gone(hub, first, detached)
     wait_for(lambda: job_id not in {j["id"] for j in cluster.jobs()}, 30, "the job to leave")

@@ -323,6 +323,19 @@ class SlurmCluster:
         keys = ("id", "user", "state", "gres", "reason")
         return [dict(zip(keys, line.split("|"), strict=True)) for line in out.splitlines()]
 
+    def hold_gres(self, gres: str, timeout: float = 30) -> str:
+        """A job that holds ``gres`` (``gpu:<type>:<n>``) and runs, so that other jobs
+        cannot have it; its id (cancel_all ends it)."""
+        job = self.run(
+            "sbatch", "--parsable", f"--gres={gres}", "-o", "/dev/null", "--wrap", "sleep 600"
+        ).stdout.strip()
+        deadline = time.monotonic() + timeout
+        while not any(j["id"] == job and j["state"] == "RUNNING" for j in self.jobs()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the job holding {gres} did not run within {timeout:.0f}s")
+            time.sleep(POLL_INTERVAL_S)
+        return job
+
     def show_job(self, job_id: str) -> str:
         return self.run("scontrol", "show", "job", "-d", job_id).stdout
 
