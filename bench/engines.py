@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import secrets
 import subprocess
 import tempfile
 import time
@@ -21,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .hub import POLL_S, REPO, Hub, HubError, free_port_block
+from .hub import POLL_S, Hub, HubError, ours_hub, stock_hub
 from .report import median, table
 
 SPAWNS = 10
@@ -48,30 +47,13 @@ gpus: {{source: simulated, simulated_count: 1}}
 
 
 def _ours(tmp: Path, site_text: str, env: dict[str, str]) -> Hub:
-    data = tmp / "ours"
-    data.mkdir()
     site = tmp / "ours-site.yaml"
     site.write_text(site_text)
-    port = free_port_block(4)
-    token = secrets.token_hex(32)
-    env = {
-        "SANDBOX_PORT": str(port), "SANDBOX_DATA": str(data), "SANDBOX_ADMIN_TOKEN": token,
-        "SANDBOX_SITE": str(site), **env,
-    }  # fmt: skip
-    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
+    return ours_hub(tmp, SANDBOX_SITE=str(site), **env)
 
 
 def _stock(tmp: Path, avoid: range, env: dict[str, str]) -> Hub:
-    data = tmp / "stock"
-    data.mkdir()
-    port = free_port_block(3, avoid=avoid)
-    token = secrets.token_hex(32)
-    env = {
-        "BENCH_PORT": str(port), "BENCH_DATA": str(data), "BENCH_TOKEN": token,
-        "BENCH_PROXY_TOKEN": secrets.token_hex(32), **env,
-    }  # fmt: skip
-    config = Path(__file__).with_name("stock_engines_config.py")
-    return Hub("stock", config, port, token, env, data)
+    return stock_hub(tmp, avoid, config="stock_engines_config.py", **env)
 
 
 def _wait(hub: Hub, done, what: str, timeout: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -159,3 +160,36 @@ class Hub:
             if marker in environ or api in environ:
                 pids.append(int(entry.name))
         return pids
+
+
+def ours_hub(tmp: Path, **env: str) -> Hub:
+    """Our hub (hub_config/jupyterhub_config.py) on its own ports and data folder."""
+    data = tmp / "ours"
+    data.mkdir()
+    port = free_port_block(4)
+    token = secrets.token_hex(32)
+    env = {
+        "SANDBOX_PORT": str(port),
+        "SANDBOX_DATA": str(data),
+        "SANDBOX_ADMIN_TOKEN": token,
+        **env,
+    }
+    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
+
+
+def stock_hub(
+    tmp: Path, avoid: range, config: str = "stock_jupyterhub_config.py", **env: str
+) -> Hub:
+    """Stock JupyterHub (``bench/<config>``) beside it."""
+    data = tmp / "stock"
+    data.mkdir()
+    port = free_port_block(3, avoid=avoid)
+    token = secrets.token_hex(32)
+    env = {
+        "BENCH_PORT": str(port),
+        "BENCH_DATA": str(data),
+        "BENCH_TOKEN": token,
+        "BENCH_PROXY_TOKEN": secrets.token_hex(32),
+        **env,
+    }
+    return Hub("stock", Path(__file__).with_name(config), port, token, env, data)

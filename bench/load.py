@@ -33,7 +33,7 @@ import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from .hub import REPO, Hub, HubError, free_port_block
+from .hub import Hub, HubError, ours_hub, stock_hub
 from .report import median, percentile, table
 
 RAMP_S = 60.0
@@ -67,37 +67,6 @@ def _site(tmp: Path) -> Path:
         f"gpus: {{source: simulated, simulated_count: {SIMULATED_GPUS}}}\n"
     )
     return site
-
-
-def _ours(tmp: Path) -> Hub:
-    data = tmp / "ours"
-    data.mkdir()
-    port = free_port_block(4)
-    token = secrets.token_hex(32)
-    env = {
-        "SANDBOX_PORT": str(port),
-        "SANDBOX_DATA": str(data),
-        "SANDBOX_ADMIN_TOKEN": token,
-        "SANDBOX_SITE": str(_site(tmp)),
-    }
-    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
-
-
-def _stock(tmp: Path, avoid: range) -> tuple[Hub, str]:
-    data = tmp / "stock"
-    data.mkdir()
-    port = free_port_block(3, avoid=avoid)
-    token = secrets.token_hex(32)
-    password = secrets.token_urlsafe(18)
-    env = {
-        "BENCH_PORT": str(port),
-        "BENCH_DATA": str(data),
-        "BENCH_TOKEN": token,
-        "BENCH_PROXY_TOKEN": secrets.token_hex(32),
-        "BENCH_USER_PASSWORD": password,
-    }
-    config = Path(__file__).with_name("stock_jupyterhub_config.py")
-    return Hub("stock", config, port, token, env, data), password
 
 
 def _public(hub: Hub) -> str:
@@ -301,8 +270,11 @@ def phase(hub: Hub, passwords: dict[str, str], body: dict | None) -> dict[str, A
 def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g.10gb")) -> dict:
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        ours = _ours(Path(tmp))
-        stock, stock_password = _stock(Path(tmp), range(ours.port, ours.port + 4))
+        ours = ours_hub(Path(tmp), SANDBOX_SITE=str(_site(Path(tmp))))
+        stock_password = secrets.token_urlsafe(18)
+        stock = stock_hub(
+            Path(tmp), range(ours.port, ours.port + 4), BENCH_USER_PASSWORD=stock_password
+        )
         biggest = max(sizes)
         try:
             ours.start()

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .hub import POLL_S, REPO, Hub, HubError, free_port_block
+from .hub import POLL_S, Hub, HubError, ours_hub, stock_hub
 from .report import median, percentile, table
 from .serverlog import listening_times
 
@@ -32,31 +32,6 @@ TARGET_RATIO = 1.10
 OURS = "ours (LocalSliceSpawner)"
 STOCK = "stock (LocalProcessSpawner)" if os.geteuid() == 0 else "stock (SimpleLocalProcessSpawner)"
 OPTIONS = {"image": "base", "slice": "1g.10gb"}
-
-
-def _ours(tmp: Path) -> Hub:
-    data = tmp / "ours"
-    data.mkdir()
-    port = free_port_block(4)
-    token = secrets.token_hex(32)
-    env = {"SANDBOX_PORT": str(port), "SANDBOX_DATA": str(data), "SANDBOX_ADMIN_TOKEN": token}
-    return Hub("ours", REPO / "hub_config" / "jupyterhub_config.py", port, token, env, data)
-
-
-def _stock(tmp: Path, avoid: range) -> Hub:
-    data = tmp / "stock"
-    data.mkdir()
-    port = free_port_block(3, avoid=avoid)
-    token = secrets.token_hex(32)
-    env = {
-        "BENCH_PORT": str(port),
-        "BENCH_DATA": str(data),
-        "BENCH_TOKEN": token,
-        "BENCH_PROXY_TOKEN": secrets.token_hex(32),
-    }
-    return Hub(
-        "stock", Path(__file__).with_name("stock_jupyterhub_config.py"), port, token, env, data
-    )
 
 
 def _user(hub: Hub) -> str:
@@ -160,8 +135,8 @@ def run(spawns: int = SPAWNS) -> dict[str, Any]:
     listening: dict[str, list[float] | None] = {}
     leftovers: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-spawn-") as tmp:
-        ours = _ours(Path(tmp))
-        stock = _stock(Path(tmp), range(ours.port, ours.port + 4))
+        ours = ours_hub(Path(tmp))
+        stock = stock_hub(Path(tmp), range(ours.port, ours.port + 4))
         arms = {OURS: (ours, OPTIONS), STOCK: (stock, None)}
         try:
             _stock_account()
