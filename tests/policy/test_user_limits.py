@@ -26,7 +26,7 @@ from spawners.ledger.records import AllocationRecord
 from .conftest import teams_from_yaml
 
 ONE_GPU_HELD = (
-    "Limit reached: you already hold 1 GPU slice (1g.10gb on server 'a'); this hub allows "
+    "Limit reached: you already hold 1 GPU slice (a: 1g.10gb); this hub allows "
     "1 per user. Stop one to start another."
 )
 
@@ -76,8 +76,8 @@ def test_the_listing_names_every_server_and_the_default_one() -> None:
     held = [Held("alice", "1g.10gb"), Held("alice", "2g.20gb", "big")]
     message = refused(admission("1g.10gb", cap=2).admit(held, now=0))
     assert message == (
-        "Limit reached: you already hold 2 GPU slices (1g.10gb on the default server, "
-        "2g.20gb on server 'big'); this hub allows 2 per user. Stop one to start another."
+        "Limit reached: you already hold 2 GPU slices (default server: 1g.10gb, "
+        "big: 2g.20gb); this hub allows 2 per user. Stop one to start another."
     )
 
 

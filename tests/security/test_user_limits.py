@@ -21,7 +21,7 @@ STARTED = (201, 202)
 
 def gpu_limit(server: str) -> str:
     return (
-        f"Limit reached: you already hold 1 GPU slice (1g.10gb on server {server!r}); "
+        f"Limit reached: you already hold 1 GPU slice ({server or 'default server'}: 1g.10gb); "
         "this hub allows 1 per user. Stop one to start another."
     )
 

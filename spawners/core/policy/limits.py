@@ -121,7 +121,7 @@ def _user_cap_refusal(mine: Sequence[Charged], cap: int | None) -> LimitRefusal 
     else:
         held = f"{len(mine)} GPU slice{'' if len(mine) == 1 else 's'}"
         message = (
-            f"Limit reached: you already hold {held} ({_whereabouts(mine)}); this hub "
+            f"Limit reached: you already hold {held} ({_listing(mine)}); this hub "
             f"allows {cap} per user. Stop one to start another."
         )
     return LimitRefusal(LimitCode.USER_CONCURRENCY, message)
@@ -198,10 +198,3 @@ def _listing(records: Sequence[Any]) -> str:
         f"{getattr(r, 'server_name', '') or 'default server'}: {r.slice_name}" for r in records
     )
 
-
-def _whereabouts(records: Sequence[Any]) -> str:
-    def server(r: Any) -> str:
-        name = getattr(r, "server_name", "")
-        return f"server {name!r}" if name else "the default server"
-
-    return ", ".join(f"{r.slice_name} on {server(r)}" for r in records)
