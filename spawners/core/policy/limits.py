@@ -197,4 +197,3 @@ def _listing(records: Sequence[Any]) -> str:
     return ", ".join(
         f"{getattr(r, 'server_name', '') or 'default server'}: {r.slice_name}" for r in records
     )
-
