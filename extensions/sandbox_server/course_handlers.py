@@ -16,7 +16,12 @@ from extensions.courses.bundle import BundleError, encode, read_folder
 from extensions.courses.puller import lab_folder, local_status, pull_all
 from extensions.courses.roles import valid_name
 
-from .courses_client import CoursesClient, CoursesUnavailable
+from .courses_client import (
+    LOOKUP_TIMEOUT_S,
+    TRANSFER_TIMEOUT_S,
+    CoursesClient,
+    CoursesUnavailable,
+)
 from .handlers import AUTH_RESOURCE
 
 
@@ -53,9 +58,11 @@ class CourseActionHandler(APIHandler):
             raise web.HTTPError(400, f"Give {' and '.join(keys)} as lowercase names.")
         return values  # type: ignore[return-value]
 
-    async def call(self, method: str, path: str, body: Any = None) -> Any:
+    async def call(
+        self, method: str, path: str, body: Any = None, timeout: float = TRANSFER_TIMEOUT_S
+    ) -> Any:
         try:
-            return await self.client.request(method, path, body)
+            return await self.client.request(method, path, body, timeout=timeout)
         except CoursesUnavailable as e:
             raise web.HTTPError(e.status, e.message) from None
 
@@ -69,7 +76,7 @@ class CoursesHandler(CourseActionHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        me = await self.call("GET", "api/me")
+        me = await self.call("GET", "api/me", timeout=LOOKUP_TIMEOUT_S)
         for course in me["courses"]:
             for lab in course["labs"]:
                 lab["local"] = local_status(self.home, course["name"], lab["name"])

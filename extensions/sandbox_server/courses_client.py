@@ -13,6 +13,13 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+TRANSFER_TIMEOUT_S = 120.0
+"""A pull or hand-in carries whole labs: it may take this long."""
+
+LOOKUP_TIMEOUT_S = 15.0
+"""Listing the user's courses carries no files: a service slower than this is reported
+as not answering, so the Course labs panel never hangs on it."""
+
 
 class CoursesUnavailable(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -57,20 +64,24 @@ class CoursesClient:
         except (OSError, ValueError, KeyError) as e:
             raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
 
-    async def request(self, method: str, path: str, body: Any = None) -> Any:
+    async def request(
+        self, method: str, path: str, body: Any = None, timeout: float = TRANSFER_TIMEOUT_S
+    ) -> Any:
         try:
             resp = await AsyncHTTPClient().fetch(
                 self.base_url + path,
                 method=method,
                 headers=self._headers(),
                 body=None if body is None else json.dumps(body),
-                request_timeout=120,
+                request_timeout=timeout,
             )
         except HTTPClientError as e:
             raw = e.response.body if e.response is not None else b""
-            # 599 is tornado's own code (timeout, dropped connection): no HTTP status.
-            status = 503 if e.code == 599 else e.code
-            raise CoursesUnavailable(status, _error_message(raw, str(e))) from None
+            if e.code == 599:  # tornado's own code: a timeout or a dropped connection
+                raise CoursesUnavailable(
+                    503, f"the courses service did not answer ({e.message.lower()})"
+                ) from None
+            raise CoursesUnavailable(e.code, _error_message(raw, str(e))) from None
         except OSError as e:
             raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
         return json.loads(resp.body)

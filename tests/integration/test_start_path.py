@@ -10,7 +10,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
+from extensions.sandbox_server.courses_client import LOOKUP_TIMEOUT_S
 from tests.support.hub import Hub
 
 pytestmark = pytest.mark.integration
@@ -78,3 +80,15 @@ def test_a_hanging_courses_service_does_not_delay_the_start(make_hub, hanging) -
     assert hanging.still_waiting()
     status = hub.slice_from_inside("erin")
     assert status["environment"]["SANDBOX_SLICE"] == "cpu"
+    # The Course labs panel asks too: it gets a clear 503 after the lookup's own short
+    # timeout, never the transfer timeout, and never a hang.
+    t = time.monotonic()
+    r = requests.get(
+        f"{hub.url}/user/erin/api/sandbox/courses",
+        headers={"Authorization": f"token {hub.user_token('erin')}"},
+        timeout=LOOKUP_TIMEOUT_S + 30,
+    )
+    took = time.monotonic() - t
+    assert r.status_code == 503, r.text
+    assert "did not answer" in r.json()["message"]
+    assert took < LOOKUP_TIMEOUT_S + 10, took

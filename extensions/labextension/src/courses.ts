@@ -26,9 +26,16 @@ export interface Course {
   labs: Lab[];
 }
 
+/** How the pull at this server's start went (it runs beside the start). */
+export interface StartPull {
+  state: 'none' | 'running' | 'done' | 'failed';
+  message: string;
+}
+
 export interface Me {
   user: string;
   courses: Course[];
+  start_pull?: StartPull;
 }
 
 export interface PullResult {
@@ -207,6 +214,16 @@ export function renderCoursesPanel(
     );
   }
   const me = state.me;
+  const startPull = me?.start_pull;
+  if (startPull && startPull.state === 'failed') {
+    children.push(
+      h(
+        'p',
+        { class: 'sandbox-Message sandbox-Error', 'data-start-pull': 'failed' },
+        `${startPull.message} Press "Pull updates" to try again.`
+      )
+    );
+  }
   if (!me) {
     children.push(h('p', {}, state.error ? '' : 'Loading ...'));
   } else if (!me.courses.length) {

@@ -99,4 +99,13 @@ describe('renderCoursesPanel', () => {
     expect(node.textContent).toContain('not in any course');
     expect(node.querySelector('form')).toBeNull();
   });
+
+  it('reports a pull at start that failed, and only then', () => {
+    const node = document.createElement('div');
+    const failed = { state: 'failed' as const, message: 'Course labs were not pulled: the courses service did not answer.' };
+    renderCoursesPanel(node, { ...base, me: { ...me, start_pull: failed } }, actions());
+    expect(node.querySelector('[data-start-pull="failed"]')?.textContent).toContain('did not answer');
+    renderCoursesPanel(node, { ...base, me: { ...me, start_pull: { state: 'done', message: '1 lab' } } }, actions());
+    expect(node.querySelector('[data-start-pull]')).toBeNull();
+  });
 });
