@@ -110,8 +110,12 @@ def _slurm_arms(tmp: Path) -> Iterator[tuple[Hub, Hub]]:
     from tests.support.slurm import SlurmCluster
 
     share = host_share(SLICE, NodeShape.from_site(SHAPE))
-    extra = f"    slurm: {{partition: gpu, gres_types: {{{SLICE}: {NV}{SLICE}}}}}\n"
     with SlurmCluster.start({f"{NV}{SLICE}": 2}, cpus=16, memory_mb=32768) as cluster:
+        # The one node is this host: its servers reach the hub at 127.0.0.1.
+        extra = (
+            f"    slurm: {{partition: gpu, gres_types: {{{SLICE}: {NV}{SLICE}}},"
+            f" node_addresses: {{{cluster.node}: 127.0.0.1}}}}\n"
+        )
         conf = {"SLURM_CONF": str(cluster.conf)}
         ours = _ours(tmp, _site("slurm", extra), conf)
         stock = _stock(

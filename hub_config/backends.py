@@ -183,9 +183,6 @@ def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     s.node_addresses = dict(slurm.get("node_addresses", {}))
     s.node_shape = dict(backend.get("host_share", {}))
     s.model_store = backend.get("model_store") or ""
-    if slurm.get("hub_connect_ip"):
-        c.JupyterHub.hub_ip = "0.0.0.0"
-        c.JupyterHub.hub_connect_ip = slurm["hub_connect_ip"]
 
 
 def _configure_docker(c: Any, backend: Mapping[str, Any], data: Path) -> None:
@@ -206,10 +203,6 @@ def _configure_docker(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     # The hub reaches each server at its own address on the network, never through a
     # port published on the host.
     s.use_internal_ip = True
-    if s.network_name != "host":
-        # Containers on a bridge reach the hub through the bridge's gateway address.
-        c.JupyterHub.hub_ip = "0.0.0.0"
-        c.JupyterHub.hub_connect_ip = docker.get("hub_connect_ip", "172.17.0.1")
 
 
 def _configure_kubernetes(c: Any, backend: Mapping[str, Any], data: Path) -> None:
@@ -229,5 +222,3 @@ def _configure_kubernetes(c: Any, backend: Mapping[str, Any], data: Path) -> Non
     s.gpu_node_selector = dict(kube.get("gpu_node_selector", {}))
     s.model_store_claim = kube.get("model_store_claim") or ""
     s.node_shape = dict(backend.get("host_share", {}))
-    # In a cluster the hub is reached through its Service, as Zero to JupyterHub sets up.
-    c.JupyterHub.hub_ip = "0.0.0.0"

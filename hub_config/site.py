@@ -14,6 +14,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from hub_config.ports import internal_address, is_loopback
+
 HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "schema.yaml"
 DEFAULTS_PATH = HERE / "defaults.yaml"
@@ -113,8 +115,27 @@ def _schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+MOVED_KEYS = {
+    ("slurm", "hub_connect_ip"): "hub.internal_url",
+    ("docker", "hub_connect_ip"): "hub.internal_url",
+}
+"""Settings that moved: (backend section, key) -> where it lives now."""
+
+
+def _moved(doc: Any, source: str) -> None:
+    backend = doc.get("hub", {}).get("backend", {}) if isinstance(doc, Mapping) else {}
+    for (section, key), now in MOVED_KEYS.items():
+        part = backend.get(section) if isinstance(backend, Mapping) else None
+        if isinstance(part, Mapping) and key in part:
+            raise SiteError(
+                f"site file {source}: hub.backend.{section}.{key} is now {now}, one address "
+                f"for every backend (e.g. {now}: http://{part[key]})"
+            )
+
+
 def validate(doc: Any, source: str) -> None:
     """Raise SiteError naming every problem in ``doc`` (at most five)."""
+    _moved(doc, source)
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
@@ -159,6 +180,39 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
     from hub_config.auth import check_access
 
     check_access(doc, source)
+    _check_internal_url(doc, source)
+
+
+def remote_servers(backend: Mapping[str, Any]) -> str | None:
+    """Why this backend's servers are not on the hub's host (None: they are)."""
+    kind = backend["kind"]
+    if kind == "docker" and backend["docker"]["network"] != "host":
+        return f"docker containers on the {backend['docker']['network']!r} network"
+    if kind == "slurm":
+        addresses = backend["slurm"]["node_addresses"]
+        if not addresses or not all(is_loopback(a) for a in addresses.values()):
+            return "Slurm jobs on other nodes (hub.backend.slurm.node_addresses not all loopback)"
+    if kind == "kubernetes":
+        return "Kubernetes pods"
+    return None
+
+
+def _check_internal_url(doc: Mapping[str, Any], source: str) -> None:
+    raw = doc["hub"]["internal_url"]
+    try:
+        address = internal_address(raw)
+    except ValueError as e:
+        raise SiteError(f"site file {source}: {e}") from None
+    remote = remote_servers(doc["hub"]["backend"])
+    if remote and address.loopback:
+        given = f"is {raw!r}" if raw else "is not set (127.0.0.1)"
+        raise SiteError(
+            f"site file {source}: hub.internal_url {given}, but servers that are {remote} "
+            "cannot reach the hub at a loopback address: their live GPU-hours, quota "
+            "warnings and course labs would silently stop. Set hub.internal_url to the hub's address on "
+            "the servers' network, e.g. http://172.17.0.1 (docker0), http://10.0.0.5 (the "
+            "cluster network) or http://hub (a Kubernetes Service); see docs/networking.md"
+        )
 
 
 def load_site(path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None) -> Site:

@@ -20,7 +20,7 @@ from extensions.courses.hub import COURSES_ROLES, courses_service, server_enviro
 from extensions.quota.services import culler_service, quota_service
 from hub_config.auth import configure_auth, site_teams
 from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend, local_run_as
-from hub_config.ports import hub_ports
+from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
 from spawners.backends.local import HUB_USER
@@ -153,8 +153,12 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     ports = hub_ports(hub["port"], env)
 
     c.JupyterHub.bind_url = f"http://{hub['bind_ip']}:{ports.public}"
-    c.JupyterHub.hub_ip = "127.0.0.1"
+    # Servers reach the hub API and the services at hub.internal_url (docs/networking.md).
+    internal = internal_address(hub["internal_url"])
+    c.JupyterHub.hub_ip = internal.bind_ip
     c.JupyterHub.hub_port = ports.hub_api
+    if not internal.loopback:
+        c.JupyterHub.hub_connect_url = internal.url(ports.hub_api)
     c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.proxy_api}"
     # A stable token lets a restarted hub (even after SIGKILL) reuse the running proxy.
     c.ConfigurableHTTPProxy.auth_token = token_file(data / "proxy-token")
@@ -172,7 +176,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         )
     configure_auth(c, site, data, owner_only=run_as == HUB_USER)
 
-    slices_url = f"http://127.0.0.1:{ports.slices_service}"
+    slices_url = internal.url(ports.slices_service)
     ctx = build_context(site, data, usage_url=f"{slices_url}/services/slices/api/me")
     reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
     record_policy(ctx.ledger, site)
@@ -190,10 +194,11 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         "SANDBOX_SITE": str(site.path),
         "SANDBOX_DATA": str(data),
         "SANDBOX_SLICES_PORT": str(ports.slices_service),
+        "SANDBOX_SERVICES_BIND_IP": internal.bind_ip,
         "SANDBOX_SIMULATED_GPUS": str(site["gpus"]["simulated_count"]),
         "PYTHONPATH": str(REPO),
     }
-    courses = courses_service(env, service_env)
+    courses = courses_service(env, service_env, internal)
     c.JupyterHub.services = [
         {
             "name": "slices",

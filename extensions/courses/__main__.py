@@ -83,7 +83,7 @@ async def serve() -> None:
     listen(
         app,
         int(os.environ["SANDBOX_COURSES_PORT"]),
-        address="127.0.0.1",
+        address=os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1"),
         max_body_size=app.settings["max_body_size"],
     )
     # The hub stops its services with a signal: end quietly, without a traceback. A hub

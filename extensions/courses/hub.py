@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hub_config.ports import LOOPBACK, InternalAddress
+
 PASSED_THROUGH = (
     "SANDBOX_COURSES_NOTEBOOKS",
     "SANDBOX_COURSES_STUDENTS_GROUP",
@@ -48,7 +50,10 @@ def courses_port(env: Mapping[str, str], data: Path | None = None) -> int:
     return port
 
 
-def courses_service(env: Mapping[str, str], service_env: Mapping[str, str]) -> dict[str, Any]:
+def courses_service(
+    env: Mapping[str, str], service_env: Mapping[str, str], address: InternalAddress = LOOPBACK
+) -> dict[str, Any]:
+    """The service entry; it listens on ``address`` (hub.internal_url), as servers reach it."""
     data = service_env.get("SANDBOX_DATA")
     port = courses_port(env, Path(data) if data else None)
     environment = dict(service_env)
@@ -56,7 +61,7 @@ def courses_service(env: Mapping[str, str], service_env: Mapping[str, str]) -> d
     environment.update({k: env[k] for k in PASSED_THROUGH if env.get(k)})
     return {
         "name": "courses",
-        "url": f"http://127.0.0.1:{port}",
+        "url": address.url(port),
         "command": [sys.executable, "-m", "extensions.courses"],
         "environment": environment,
         "oauth_no_confirm": True,
@@ -66,8 +71,7 @@ def courses_service(env: Mapping[str, str], service_env: Mapping[str, str]) -> d
 
 def server_environment(service: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     """Where a user's server finds the service (it pulls and hands in with its own
-    token). Servers that cannot reach the hub's 127.0.0.1 (containers, other nodes) need
-    SANDBOX_COURSES_URL set to an address they can reach, e.g. the public proxy's."""
+    token): at hub.internal_url, unless SANDBOX_COURSES_URL names another address."""
     url = env.get("SANDBOX_COURSES_URL") or service["url"] + "/services/courses/"
     return {"SANDBOX_COURSES_URL": url}
 

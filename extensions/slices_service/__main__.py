@@ -75,7 +75,9 @@ def make_app() -> web.Application:
 
 async def serve() -> None:
     app = make_app()
-    listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address="127.0.0.1")
+    # hub.internal_url's address (hub_config/ports.py): where servers reach the service.
+    address = os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1")
+    listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=address)
     await exit_with_hub()
 
 

@@ -107,6 +107,8 @@ hub:
       partition: gpu
       when_busy: {when_busy}
       gres_types: {{1g.10gb: {NV}1g.10gb, 3g.40gb: {NV}3g.40gb, 2g.20gb: {NV}2g.20gb}}
+      # The one node is this host: its servers reach the hub at 127.0.0.1.
+      node_addresses: {{{node}: 127.0.0.1}}
       # A job that dies at start: its environment does not exist on the node.
       images: {{legal: {{prefix: /nonexistent/sandbox-env}}}}
 gpus:

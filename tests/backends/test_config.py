@@ -35,6 +35,7 @@ def test_slurm_settings_reach_the_spawner(tmp_path: Path) -> None:
         """
 site: {name: t}
 hub:
+  internal_url: http://10.0.0.5
   backend:
     kind: slurm
     poll_interval: 5
@@ -49,7 +50,6 @@ hub:
       time_limit: "8:00:00"
       extra_options: [--constraint=h100]
       images: {vision: {apptainer: /shared/images/vision.sif}, base: {prefix: /shared/envs/base}}
-      hub_connect_ip: 10.0.0.5
 """,
     )
     s = c.SlurmSliceSpawner
@@ -59,14 +59,15 @@ hub:
     assert s.when_busy == "refuse" and s.time_limit == "8:00:00"
     assert s.image_runners["vision"] == {"apptainer": "/shared/images/vision.sif"}
     assert s.model_store == "/shared/models" and s.node_shape["cpus_per_gpu"] == 14
-    assert c.JupyterHub.hub_connect_ip == "10.0.0.5" and c.JupyterHub.hub_ip == "0.0.0.0"
     assert c.Spawner.poll_interval == 5
 
 
 def test_slurm_port_report_is_hardened(tmp_path: Path) -> None:
     from jupyterhub.apihandlers import default_handlers
 
-    _configure(tmp_path, "site: {name: t}\nhub: {backend: {kind: slurm}}\n")
+    _configure(
+        tmp_path, "site: {name: t}\nhub: {internal_url: http://10.0.0.5, backend: {kind: slurm}}\n"
+    )
     handlers = [h for route, h, *_ in default_handlers if route == r"/api/batchspawner"]
     assert [h.__name__ for h in handlers] == ["PortReportHandler"]
 
@@ -77,6 +78,7 @@ def test_docker_settings_reach_the_spawner(tmp_path: Path) -> None:
         """
 site: {name: t}
 hub:
+  internal_url: http://172.17.0.1
   backend:
     kind: docker
     model_store: /srv/models
@@ -87,7 +89,6 @@ hub:
     assert s.image_tags == {"vision": "registry.example/sandbox/vision:2.1"}
     assert s.gpu_device_requests == "off" and s.model_store == "/srv/models"
     assert s.network_name == "sandbox" and s.use_internal_ip is True
-    assert c.JupyterHub.hub_ip == "0.0.0.0" and c.JupyterHub.hub_connect_ip == "172.17.0.1"
 
 
 def test_kubernetes_settings_reach_the_spawner(tmp_path: Path) -> None:
@@ -96,6 +97,7 @@ def test_kubernetes_settings_reach_the_spawner(tmp_path: Path) -> None:
         """
 site: {name: t}
 hub:
+  internal_url: http://hub
   backend:
     kind: kubernetes
     kubernetes: {namespace: labs, team_namespaces: true, mig_strategy: single}

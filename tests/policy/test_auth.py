@@ -81,7 +81,10 @@ def test_shared_password_is_refused_with_teams(tmp_path: Path) -> None:
 
 def test_shared_password_workshop_on_containers_keeps_both_passwords(tmp_path: Path) -> None:
     c = Config()
-    text = "hub: {authenticator: {kind: shared-password}, backend: {kind: docker}}\n"
+    text = (
+        "hub: {authenticator: {kind: shared-password}, backend: {kind: docker},"
+        " internal_url: http://172.17.0.1}\n"
+    )
     configure_auth(c, site(tmp_path, text), tmp_path)
     assert c.JupyterHub.authenticator_class == "shared-password"
     creds = json.loads((tmp_path / "credentials.json").read_text())
@@ -89,7 +92,10 @@ def test_shared_password_workshop_on_containers_keeps_both_passwords(tmp_path: P
 
 
 def test_owner_only_hub_refuses_a_shared_password(tmp_path: Path) -> None:
-    text = "hub: {authenticator: {kind: shared-password}, backend: {kind: docker}}\n"
+    text = (
+        "hub: {authenticator: {kind: shared-password}, backend: {kind: docker},"
+        " internal_url: http://172.17.0.1}\n"
+    )
     with pytest.raises(SiteError, match="own unix user"):
         configure_auth(Config(), site(tmp_path, text), tmp_path, owner_only=True)
 
