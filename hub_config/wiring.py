@@ -23,6 +23,7 @@ from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend, loca
 from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
+from hub_config.starts import configure_starts
 from spawners.backends.local import HUB_USER
 from spawners.context import SliceContext, site_wide_choices, team_choices
 from spawners.core.allocator import PlacementStrategy
@@ -184,8 +185,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     configure_backend(c, site, data, env)
     c.SliceSpawnerMixin.slice_context = ctx
     c.Spawner.default_url = "/lab"
-    c.Spawner.start_timeout = hub["start_timeout"]
-    c.Spawner.http_timeout = hub["http_timeout"]
+    configure_starts(c, hub)
     c.JupyterHub.allow_named_servers = True
     # JupyterHub refuses the next named server itself (400); 0 = no limit.
     c.JupyterHub.named_server_limit_per_user = hub["named_server_limit_per_user"]

@@ -4,10 +4,14 @@ or, on a hub without teams, every offered image and slice for everyone)."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from cachetools import TTLCache
 
 from spawners.core.allocator import PlacementStrategy, free_counts, offered_slices
 from spawners.core.model import Inventory
@@ -18,6 +22,29 @@ from spawners.ledger.ledger import Ledger
 
 ChoicesFor = Callable[[str, frozenset[str]], Choices]
 """(user name, the user's group names) -> what that user may pick."""
+
+FORM_FIGURES_TTL_S = 1.0
+"""How long the spawn form's figures (free counts, a team's usage) are reused: every
+open spawn page polls, and a class opening it at once must not read the ledger for each
+poll. Admission at reserve time always reads the ledger itself."""
+
+
+class FormFigures:
+    """The ledger reads behind the spawn form, each kept for FORM_FIGURES_TTL_S (read
+    from the hub's worker threads, so behind a lock)."""
+
+    def __init__(self, timer: Callable[[], float] = time.monotonic) -> None:
+        self._cache: TTLCache = TTLCache(maxsize=1024, ttl=FORM_FIGURES_TTL_S, timer=timer)
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            self._cache[key] = value
+        return value
 
 
 @dataclass
@@ -44,6 +71,8 @@ class SliceContext:
     usage_url: str = ""
     """Where a server (or its user) reads its usage and warnings: the slices service's
     ``api/me``. Given to servers as SANDBOX_USAGE_URL."""
+
+    form_figures: FormFigures = field(default_factory=FormFigures, repr=False)
 
     def __deepcopy__(self, memo: dict) -> SliceContext:
         # traitlets deep-copies config values; the hub's machinery must stay one object.
@@ -73,6 +102,20 @@ class SliceContext:
         now = self.ledger.clock()
         since = period_bounds(now, membership.team.policy.period)[0]
         return budget_status(membership, user, self.ledger.overlapping(since, now), now)
+
+    def form_free_now(self) -> dict[str, int]:
+        """free_now() as the spawn form shows it: at most FORM_FIGURES_TTL_S old."""
+        return self.form_figures.get("free", self.free_now)
+
+    def form_budget(self, user: str, membership: Membership) -> BudgetStatus:
+        """budget() as the spawn form shows it: the team's usage rows are read at most
+        once per FORM_FIGURES_TTL_S for all its members."""
+        now = self.ledger.clock()
+        since = period_bounds(now, membership.team.policy.period)[0]
+        rows = self.form_figures.get(
+            ("usage", membership.team.name, since), lambda: self.ledger.overlapping(since, now)
+        )
+        return budget_status(membership, user, rows, now)
 
 
 def team_choices(

@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import functools
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from jupyterhub.spawner import Spawner
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from traitlets import Instance, Unicode, default
+from traitlets import Instance, Integer, Unicode, default
 
 from spawners.context import SliceContext
 from spawners.core.environment import slice_environment
@@ -26,6 +27,7 @@ from spawners.form import render_form
 from spawners.ledger.ledger import ServerAlreadyHolds
 from spawners.ledger.records import AllocationRecord
 from spawners.processes import process_owners
+from spawners.start_gate import StartGate, StartTimeout
 
 QUARANTINE_CHECK_SECONDS = 5.0
 """How often a quarantined slice is checked (and what is left on it killed again)."""
@@ -48,6 +50,31 @@ class SliceSpawnerMixin(Spawner):
         "local",
         help="""Name of the engine recorded with each allocation, so that reconciliation
         asks the right engine whether a server still runs.""",
+    )
+
+    start_gate = Instance(
+        StartGate,
+        allow_none=True,
+        config=True,
+        help="""Places for servers booting at once (hub.simultaneous_starts); starts beyond
+        them wait in line, each user shown their place. None: no limit. Every slice
+        spawner of one hub must share the same gate.""",
+    )
+
+    engine_start_timeout = Integer(
+        60,
+        config=True,
+        help="""Seconds the engine may take to start a server (hub.start_timeout, as
+        JupyterHub's Spawner.start_timeout means it); the server then has http_timeout to
+        answer. JupyterHub's own start_timeout must cover the wait for a turn, this and
+        http_timeout together (hub_config does the sum).""",
+    )
+
+    start_wait_timeout = Integer(
+        600,
+        config=True,
+        help="""Seconds a start may wait for a turn at the start gate before it is given up
+        with a message (hub.start_wait_timeout).""",
     )
 
     capacity_refusal_status = 409
@@ -128,14 +155,17 @@ class SliceSpawnerMixin(Spawner):
         self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
         try:
             record = await self._materialise(ctx, record)
-            self._emit(30, f"starting server with image {record.image} ...")
-            await self.before_engine_start(record)
-            result = await super().start()
-            # Remember the engine's handle at once: if the hub dies now, reconciliation
-            # can find (and stop) a server whose start never completed.
-            await _off_loop(ctx.ledger.record_engine, record.id, engine_ref=self.engine_reference())
-            self._emit(50, "waiting for the server to answer ...")
-            await self._wait_until_answering(result)
+            async with self._turn_to_start():
+                self._emit(30, f"starting server with image {record.image} ...")
+                await self.before_engine_start(record)
+                result = await self._engine_start()
+                # Remember the engine's handle at once: if the hub dies now, reconciliation
+                # can find (and stop) a server whose start never completed.
+                await _off_loop(
+                    ctx.ledger.record_engine, record.id, engine_ref=self.engine_reference()
+                )
+                self._emit(50, "waiting for the server to answer ...")
+                await self._wait_until_answering(result)
             self.allocation = await _off_loop(ctx.ledger.activate, record.id)
             self._emit(90, f"server is up on its {record.slice_name} slice")
             return result
@@ -165,6 +195,44 @@ class SliceSpawnerMixin(Spawner):
         if isinstance(decision, Refusal):
             raise web.HTTPError(self.capacity_refusal_status, decision.message)
         return decision
+
+    @contextlib.asynccontextmanager
+    async def _turn_to_start(self) -> AsyncIterator[None]:
+        """Wait for one of the hub's places for a booting server (hub.simultaneous_starts),
+        telling the user their place in line; the slice is held meanwhile."""
+        gate = self.start_gate
+        if gate is None:
+            yield
+            return
+
+        def told(place: int, starting: int) -> None:
+            self._emit(
+                20,
+                f"waiting for a turn to start: number {place} in line, "
+                f"{starting} starting now ...",
+            )
+
+        try:
+            async with gate.turn(told, timeout=self.start_wait_timeout):
+                yield
+        except StartTimeout:
+            raise web.HTTPError(
+                503,
+                f"Too many servers are starting: no turn came within {self.start_wait_timeout} "
+                "seconds (the hub's start_wait_timeout). Try again in a few minutes.",
+            ) from None
+
+    async def _engine_start(self) -> Any:
+        """The engine's own start, within start_timeout (JupyterHub's contract: the time
+        the engine may take, as the time to answer is http_timeout's)."""
+        try:
+            return await asyncio.wait_for(super().start(), self.engine_start_timeout)
+        except TimeoutError:
+            raise web.HTTPError(
+                500,
+                f"The server was not started within {self.engine_start_timeout} seconds "
+                "(the hub's start_timeout; a busy engine may need more).",
+            ) from None
 
     async def _wait_until_answering(self, started: Any) -> None:
         """Wait until the server answers HTTP, failing fast if its process exits.
@@ -406,9 +474,10 @@ def _reserve_or_supersede(ledger: Any, kwargs: dict[str, Any]) -> Any:
 def _form_figures(
     ctx: SliceContext, user: str, membership: Membership | None
 ) -> tuple[dict[str, int], Any]:
-    """Free counts now and the user's budget: what the spawn form shows, in one go."""
-    budget = ctx.budget(user, membership) if membership else None
-    return ctx.free_now(), budget
+    """Free counts now and the user's budget: what the spawn form shows, in one go
+    (from the context's one-second cache: the form is polled)."""
+    budget = ctx.form_budget(user, membership) if membership else None
+    return ctx.form_free_now(), budget
 
 
 def watch_quarantine(spawner: SliceSpawnerMixin, record: AllocationRecord) -> None:

@@ -1,0 +1,33 @@
+"""How the hub admits a burst of server starts (docs/configuration.md, "A class logs in at
+once"): JupyterHub's own cap on pending spawns, the start gate's places, and the three
+time limits, each enforced where its message can say which one was hit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spawners.start_gate import StartGate, simultaneous_starts
+
+HOST_BOOTED = ("local", "docker")
+"""Backends whose servers boot on the hub's own host (Docker: the engine's host, the
+hub's in this project's deployments). Slurm and Kubernetes servers boot on their nodes,
+and their engines keep their own queues: no gate there, so a job waiting for a GPU
+never holds back the starts behind it."""
+
+SLACK_S = 10
+"""JupyterHub's own limit on start() sits this far beyond ours, so ours (with its clear
+message) always fires first."""
+
+
+def configure_starts(c: Any, hub: dict[str, Any]) -> None:
+    c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
+    if hub["backend"]["kind"] in HOST_BOOTED:
+        c.SliceSpawnerMixin.start_gate = StartGate(simultaneous_starts(hub["simultaneous_starts"]))
+    c.SliceSpawnerMixin.start_wait_timeout = hub["start_wait_timeout"]
+    c.SliceSpawnerMixin.engine_start_timeout = hub["start_timeout"]
+    c.Spawner.http_timeout = hub["http_timeout"]
+    # The mixin's start() waits for a turn, then for the engine, then for the server to
+    # answer, each within its own limit: JupyterHub's outer limit covers all three.
+    c.Spawner.start_timeout = (
+        hub["start_wait_timeout"] + hub["start_timeout"] + hub["http_timeout"] + SLACK_S
+    )
