@@ -21,7 +21,7 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Call
     "load": (
         lambda a: load.run(
             sizes=tuple(a.users) if a.users else ((4,) if a.quick else (30, 60)),
-            slices=("cpu",) if a.quick else ("cpu", "1g.10gb"),
+            slices=tuple(a.slices) if a.slices else (("cpu",) if a.quick else ("cpu", "1g.10gb")),
         ),
         load.render,
     ),
@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spawns", type=int, default=0, help="spawns per arm (default 20)")
     parser.add_argument(
         "--users", type=int, nargs="*", default=[], help="load: class sizes (default 30 60)"
+    )
+    parser.add_argument(
+        "--slices", nargs="*", default=[], help="load: slices to ask for (default cpu 1g.10gb)"
     )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]

@@ -4,9 +4,10 @@ JupyterHub in the same run, alternating which goes first.
 
 hubtraf is not on the package index, so the same journey is written here with the
 project's own HTTP clients (requests for the hub and the server, tornado's websocket for
-the kernel), one thread per user. Both arms log in through their login form: ours with
-personal accounts (signed up and approved before the timed part), stock with a shared
-password; both run each server as a real unix account when run as root.
+the kernel), one thread per user. Both arms log in through their login form with
+personal accounts (NativeAuthenticator, signed up and approved before the timed part),
+so both pay the same bcrypt check per login; both run each server as a real unix
+account when run as root.
 
 Reported per phase (arm x users x slice): servers started ok / failed, p50 and p95 of
 POST-to-ready, the hub process's CPU seconds, and the p99 latency of ``GET /hub/api``
@@ -41,6 +42,9 @@ READY_TIMEOUT_S = 600.0
 SIMULATED_GPUS = 8
 STOCK_PREFIX = "sbxload"
 CODE = "sum(i * i for i in range(200_000))"
+LOGIN = "login?next=%2Fhub%2Fhome"
+"""Log in to the home page: stock JupyterHub's default next page (/hub/spawn) would start
+the server itself, before the journey's timed start."""
 
 
 @dataclass
@@ -82,12 +86,21 @@ def _form(s: requests.Session, url: str, path: str, **fields: str) -> requests.R
     return s.post(f"{url}/hub/{path}", data={**fields, "_xsrf": xsrf}, timeout=60)
 
 
+def _stock_admin(hub: Hub) -> None:
+    """The stock arm's first admin, as our hub makes its own (credentials.json)."""
+    creds = {"admin_user": "admin", "admin_password": secrets.token_urlsafe(18)}
+    path = hub.data / "credentials.json"
+    path.write_text(json.dumps(creds))
+    path.chmod(0o600)
+
+
 def _sign_up_and_approve(hub: Hub, users: list[str]) -> dict[str, str]:
-    """Personal accounts on our hub, made through its real sign-up and approval pages."""
+    """Personal accounts, made through the hub's real sign-up and approval pages (both
+    arms log in the same way: NativeAuthenticator, one bcrypt check per login)."""
     url = _public(hub)
     creds = json.loads((hub.data / "credentials.json").read_text())
     admin = requests.Session()
-    r = _form(admin, url, "login", username=creds["admin_user"], password=creds["admin_password"])
+    r = _form(admin, url, LOGIN, username=creds["admin_user"], password=creds["admin_password"])
     if not r.ok:
         raise HubError(f"ours: the admin cannot log in ({r.status_code})")
     passwords = {}
@@ -132,7 +145,7 @@ def _journey(url: str, user: str, password: str, body: dict | None, out: Journey
     s = requests.Session()
     try:
         t = time.monotonic()
-        r = _form(s, url, "login", username=user, password=password)
+        r = _form(s, url, LOGIN, username=user, password=password)
         if not r.ok or "/hub/login" in r.url:
             raise RuntimeError(f"login -> {r.status_code}")
         out.steps["login"] = time.monotonic() - t
@@ -271,10 +284,8 @@ def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         ours = ours_hub(Path(tmp), SANDBOX_SITE=str(_site(Path(tmp))))
-        stock_password = secrets.token_urlsafe(18)
-        stock = stock_hub(
-            Path(tmp), range(ours.port, ours.port + 4), BENCH_USER_PASSWORD=stock_password
-        )
+        stock = stock_hub(Path(tmp), range(ours.port, ours.port + 4), BENCH_AUTH="native")
+        _stock_admin(stock)
         biggest = max(sizes)
         try:
             ours.start()
@@ -283,12 +294,13 @@ def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g
             stock_users = [f"{STOCK_PREFIX}{i:03d}" for i in range(biggest)]
             ours_passwords = _sign_up_and_approve(ours, ours_users)
             _stock_accounts(stock_users)
+            stock_passwords = _sign_up_and_approve(stock, stock_users)
             n = 0
             for size in sizes:
                 for slice_name in slices:
                     arms = [
                         ("ours", ours, ours_passwords, {"image": "base", "slice": slice_name}),
-                        ("stock", stock, dict.fromkeys(stock_users, stock_password), None),
+                        ("stock", stock, stock_passwords, None),
                     ]
                     if n % 2:
                         arms.reverse()
