@@ -60,13 +60,13 @@ class Journey:
 
 
 def _site(tmp: Path) -> Path:
+    # start_timeout and http_timeout stay at their defaults (JupyterHub's: 60 s, 30 s),
+    # as in the stock arm: a start may not get more time than stock gives it.
     site = tmp / "site.yaml"
     site.write_text(
         "site: {name: Load test}\n"
         "hub:\n"
         "  culler: {enabled: false}\n"
-        "  start_timeout: 600\n"
-        "  http_timeout: 300\n"
         "  named_server_limit_per_user: 0\n"
         f"gpus: {{source: simulated, simulated_count: {SIMULATED_GPUS}}}\n"
     )
