@@ -12,6 +12,7 @@ ledger as soon as sbatch returns, with what Slurm granted once the job runs.
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import pwd
 import sys
@@ -59,9 +60,60 @@ class SlurmPlacement:
 
 class CheckedSlurmSpawner(SlurmSpawner):
     """batchspawner's SlurmSpawner whose start also notices a job that ends before its
-    server reports a port (upstream waits for the port until start_timeout)."""
+    server reports a port (upstream waits for the port until start_timeout), and whose
+    poll notices a job that lost its node (upstream counts a requeued job as running)."""
+
+    lost_node_message = ""
+    """Why the last server stopped when its node failed ("" otherwise), for the user."""
+    job_node = ""
+    """The node the job runs on, as Slurm names it."""
+    _job_started = False
+
+    async def poll(self) -> int | None:
+        status = await self.query_job_status()
+        if status in (JobStatus.RUNNING, JobStatus.UNKNOWN):
+            return None
+        if status == JobStatus.PENDING and not self._job_started:
+            return None
+        if self.job_status:
+            # Slurm still lists the job, but not running: its node went down (NODE_FAIL)
+            # and Slurm requeued it. Its server is gone; cancel it before the scheduler
+            # starts it again somewhere, unseen by the hub, on a device the hub frees now.
+            node = self.job_node or "its node"
+            self.log.warning(
+                "Slurm job %s of %s lost node %s (%s): cancelling it",
+                self.job_id, self.user.name, node, self.job_status,
+            )  # fmt: skip
+            self.lost_node_message = (
+                f"Your server stopped because the cluster node it ran on ({node}) stopped "
+                "answering. Its slice was given back; start again to get one on a node "
+                "that works. Files in your home are kept; unsaved notebook changes since "
+                "the last save are lost."
+            )
+            await self.cancel_batch_job()
+        self._job_started = False
+        self.clear_state()
+        return 1
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        # The hub keeps a job id only for a server that started.
+        self._job_started = bool(self.job_id)
+        self.job_node = state.get("sandbox_job_node", "")
+        # JupyterHub makes a new spawner after a stop: the message travels in the state.
+        self.lost_node_message = state.get("sandbox_lost_node", "")
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        if self.job_id and self.job_node:
+            state["sandbox_job_node"] = self.job_node
+        if self.lost_node_message:
+            state["sandbox_lost_node"] = self.lost_node_message
+        return state
 
     async def start(self) -> tuple[str, int]:
+        self.lost_node_message = ""
+        self._job_started = False
         self.ip = self.traits()["ip"].default_value
         self.port = 0
         if self.server:
@@ -74,6 +126,7 @@ class CheckedSlurmSpawner(SlurmSpawner):
             if status not in (JobStatus.PENDING, JobStatus.UNKNOWN):
                 raise web.HTTPError(500, "The Slurm job ended before it started the server.")
             await asyncio.sleep(self.startup_poll_interval)
+        self._job_started = True
         self.ip = self.state_gethost()
         while self.port == 0:
             status = await self.query_job_status()
@@ -406,6 +459,7 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         # The shape batchspawner's regexes read ("STATE host").
         self.job_status = f"{view.state} {view.node}"
         if view.running:
+            self.job_node = view.node
             await self._record_grant(env)
             return JobStatus.RUNNING
         if view.pending:
@@ -470,6 +524,13 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
             await self.commands.cancel(self.job_id, self._submitter(), self._command_env())
         except SlurmCommandError as e:
             self.log.warning("scancel %s: %s", self.job_id, e.stderr)
+
+    async def _default_options_form(self, spawner: Any) -> str:
+        form = await super()._default_options_form(spawner)
+        if not self.lost_node_message:
+            return form
+        notice = html.escape(self.lost_node_message)
+        return f'<div class="alert alert-warning" role="alert">{notice}</div>\n{form}'
 
     def state_gethost(self) -> str:
         host = super().state_gethost()

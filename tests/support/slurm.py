@@ -1,4 +1,5 @@
-"""A private, throw-away Slurm cluster of one node for tests.
+"""A private, throw-away Slurm cluster for tests: one node on this host, or several
+"GPU nodes" across network namespaces (``start_across``).
 
 ``SlurmCluster.start()`` runs Debian's ``munged``, ``slurmctld`` and ``slurmd`` with a
 private configuration: their own munge key and socket, their own TCP ports, state and
@@ -22,6 +23,17 @@ removes its folder.
     with SlurmCluster.start({"1g.10gb": 2, "3g.40gb": 1}) as cluster:
         cluster.run("squeue")            # CompletedProcess (SLURM_CONF set)
         cluster.env                      # for other clients (the hub)
+
+Across nodes, slurmctld (and munged) run here, listening at the host's address on a
+``tests.support.netns.Network``, and each node's slurmd runs in that node's namespace
+(``-N <node>``, its own spool, pid and log files) with its own fake devices under
+``dev/<node>/``; ``SlurmdTimeout`` is short, so ``kill_node`` (slurmd, its jobs and the
+namespace gone) turns the node ``down`` within seconds, as a dead host would:
+
+    with Network.start(["gpu-a", "gpu-b"]) as net, SlurmCluster.start_across(
+        net, {"gpu-a": {"1g.10gb": 1}, "gpu-b": {"1g.10gb": 1}}
+    ) as cluster:
+        cluster.kill_node("gpu-b")
 """
 
 from __future__ import annotations
@@ -42,8 +54,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.dockerd import in_ci
+from tests.support.netns import Network
 
 START_DEADLINE_S = 60.0
+NODE_TIMEOUT_S = 6
+"""SlurmdTimeout of a cluster across a network: how soon a dead node is marked down."""
 STOP_DEADLINE_S = 20.0
 POLL_INTERVAL_S = 0.2
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel")
@@ -110,6 +125,15 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+@dataclass(frozen=True)
+class NodeSpec:
+    """One slurmd: its node name, the address slurmctld reaches it at, its fake GPUs."""
+
+    name: str
+    address: str
+    gres: Mapping[str, int]
+
+
 def slurm_conf(
     *,
     root: Path,
@@ -121,12 +145,26 @@ def slurm_conf(
     partition: str,
     proctrack: str = "proctrack/linuxproc",
     first_job_id: int = 1,
+    controller_address: str = "127.0.0.1",
+    nodes: tuple[NodeSpec, ...] = (),
+    slurmd_timeout: int = 300,
 ) -> str:
-    gres_spec = ",".join(f"gpu:{kind}:{count}" for kind, count in gres.items())
-    node_gres = f" Gres={gres_spec}" if gres_spec else ""
+    """The cluster's slurm.conf: one node named ``node`` at 127.0.0.1 with ``gres``, or
+    the given ``nodes`` (each slurmd's spool, pid and log files then carry its name)."""
+    nodes = nodes or (NodeSpec(node, "127.0.0.1", gres),)
+    per_node = "-%n" if len(nodes) > 1 else ""
+    lines = []
+    for spec in nodes:
+        gres_spec = ",".join(f"gpu:{kind}:{count}" for kind, count in spec.gres.items())
+        node_gres = f" Gres={gres_spec}" if gres_spec else ""
+        lines.append(
+            f"NodeName={spec.name} NodeAddr={spec.address} CPUs={cpus} "
+            f"RealMemory={memory_mb} State=UNKNOWN{node_gres}"
+        )
+    names = ",".join(spec.name for spec in nodes)
     return f"""\
 ClusterName=sandboxtest
-SlurmctldHost={node}(127.0.0.1)
+SlurmctldHost={node}({controller_address})
 SlurmctldPort={port}
 SlurmdPort={port + 1}
 SlurmUser=root
@@ -135,11 +173,12 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket={root}/munge/munge.socket
 StateSaveLocation={root}/state
-SlurmdSpoolDir={root}/spool
+SlurmdSpoolDir={root}/spool{per_node}
 SlurmctldPidFile={root}/slurmctld.pid
-SlurmdPidFile={root}/slurmd.pid
+SlurmdPidFile={root}/slurmd{per_node}.pid
 SlurmctldLogFile={root}/log/slurmctld.log
-SlurmdLogFile={root}/log/slurmd.log
+SlurmdLogFile={root}/log/slurmd{per_node}.log
+SlurmdTimeout={slurmd_timeout}
 SlurmctldDebug=info
 SlurmdDebug=info
 ProctrackType={proctrack}
@@ -161,8 +200,8 @@ MessageTimeout=10
 InactiveLimit=0
 MinJobAge=30
 FirstJobId={first_job_id}
-NodeName={node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN{node_gres}
-PartitionName={partition} Nodes={node} Default=YES MaxTime=INFINITE State=UP
+{chr(10).join(lines)}
+PartitionName={partition} Nodes={names} Default=YES MaxTime=INFINITE State=UP
 """
 
 
@@ -178,6 +217,9 @@ class SlurmCluster:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     devices: dict[str, list[Path]] = field(default_factory=dict)
     proctrack: str = "proctrack/linuxproc"
+    nodes: tuple[NodeSpec, ...] = ()
+    network: Network | None = None
+    node_devices: dict[str, dict[str, list[Path]]] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
@@ -194,15 +236,58 @@ class SlurmCluster:
         partition: str = "gpu",
         deadline_s: float = START_DEADLINE_S,
     ) -> Iterator[SlurmCluster]:
+        node = socket.gethostname().split(".")[0]
+        with cls._running(
+            (NodeSpec(node, "127.0.0.1", dict(gres)),), None, cpus, memory_mb, partition, deadline_s
+        ) as cluster:
+            yield cluster
+
+    @classmethod
+    @contextlib.contextmanager
+    def start_across(
+        cls,
+        network: Network,
+        gres: Mapping[str, Mapping[str, int]],
+        *,
+        cpus: int = 4,
+        memory_mb: int = 8192,
+        partition: str = "gpu",
+        deadline_s: float = START_DEADLINE_S,
+    ) -> Iterator[SlurmCluster]:
+        """slurmctld beside the caller, one slurmd per node of ``network`` (in its
+        namespace, at its address) with that node's fake GPUs (``gres[node]``). A node
+        stops answering ``SlurmdTimeout`` (NODE_TIMEOUT_S) after it dies."""
+        specs = tuple(
+            NodeSpec(name, network.nodes[name].address, dict(g)) for name, g in gres.items()
+        )
+        with cls._running(specs, network, cpus, memory_mb, partition, deadline_s) as cluster:
+            yield cluster
+
+    @classmethod
+    @contextlib.contextmanager
+    def _running(
+        cls,
+        nodes: tuple[NodeSpec, ...],
+        network: Network | None,
+        cpus: int,
+        memory_mb: int,
+        partition: str,
+        deadline_s: float,
+    ) -> Iterator[SlurmCluster]:
         require_slurm()
         root = Path(tempfile.mkdtemp(prefix="slurm-", dir="/tmp"))
         root.chmod(0o755)
-        node = socket.gethostname().split(".")[0]
         cluster = cls(
-            root=root, conf=root / "slurm.conf", node=node, partition=partition, gres=dict(gres)
+            root=root,
+            conf=root / "slurm.conf",
+            node=socket.gethostname().split(".")[0] if network else nodes[0].name,
+            partition=partition,
+            gres=dict(nodes[0].gres),
+            nodes=nodes,
+            network=network,
         )
         try:
-            cluster._write_config(gres, cpus, memory_mb)
+            cluster._write_config(cpus, memory_mb)
             cluster._start_munge()
             cluster._start_daemons(deadline_s)
             yield cluster
@@ -212,19 +297,27 @@ class SlurmCluster:
 
     # --- set-up ----------------------------------------------------------------
 
-    def _write_config(self, gres: Mapping[str, int], cpus: int, memory_mb: int) -> None:
+    def _write_config(self, cpus: int, memory_mb: int) -> None:
         for sub in ("munge", "state", "spool", "log", "dev"):
             (self.root / sub).mkdir(mode=0o755)
         (self.root / "munge").chmod(0o755)
-        gres_lines, index = [], 0
-        for kind, count in gres.items():
-            for _ in range(count):
-                device = self.root / "dev" / f"nvidia{index}"
-                # The null device: Slurm only needs a character device to hand out.
-                os.mknod(device, 0o666 | 0o020000, os.makedev(1, 3))
-                self.devices.setdefault(kind, []).append(device)
-                gres_lines.append(f"NodeName={self.node} Name=gpu Type={kind} File={device}")
-                index += 1
+        gres_lines = []
+        for spec in self.nodes:
+            if self.network:
+                (self.root / f"spool-{spec.name}").mkdir(mode=0o755)
+            folder = self.root / "dev" / spec.name if self.network else self.root / "dev"
+            folder.mkdir(mode=0o755, exist_ok=True)
+            devices = self.node_devices.setdefault(spec.name, {})
+            index = 0
+            for kind, count in spec.gres.items():
+                for _ in range(count):
+                    device = folder / f"nvidia{index}"
+                    # The null device: Slurm only needs a character device to hand out.
+                    os.mknod(device, 0o666 | 0o020000, os.makedev(1, 3))
+                    devices.setdefault(kind, []).append(device)
+                    gres_lines.append(f"NodeName={spec.name} Name=gpu Type={kind} File={device}")
+                    index += 1
+        self.devices = self.node_devices[self.nodes[0].name]
         port = _free_port_pair()
         if cgroup_proctrack_available():
             self.proctrack = "proctrack/cgroup"
@@ -234,12 +327,15 @@ class SlurmCluster:
                 root=self.root,
                 node=self.node,
                 port=port,
-                gres=gres,
+                gres=self.gres,
                 cpus=cpus,
                 memory_mb=memory_mb,
                 partition=self.partition,
                 proctrack=self.proctrack,
                 first_job_id=1000 + secrets.randbelow(50_000_000),
+                controller_address=self.network.host_address if self.network else "127.0.0.1",
+                nodes=self.nodes if self.network else (),
+                slurmd_timeout=NODE_TIMEOUT_S if self.network else 300,
             )
         )
         (self.root / "gres.conf").write_text("\n".join(gres_lines) + "\n")
@@ -265,12 +361,28 @@ class SlurmCluster:
         self._spawn("slurmctld", [str(SBIN / "slurmctld"), "-D", "-c", "-i", "-f", str(self.conf)])
         self._wait(lambda: self.run("scontrol", "ping", check=False).returncode == 0, deadline_s,
                    "slurmctld to answer")  # fmt: skip
-        self._spawn("slurmd", [str(SBIN / "slurmd"), "-D", "-f", str(self.conf)])
-        self._wait(self._node_idle, deadline_s, f"node {self.node} to be idle")
+        if self.network is None:
+            self._spawn("slurmd", [str(SBIN / "slurmd"), "-D", "-f", str(self.conf)])
+            self._wait(self._node_idle, deadline_s, f"node {self.node} to be idle")
+            return
+        for spec in self.nodes:
+            slurmd = [str(SBIN / "slurmd"), "-D", "-f", str(self.conf), "-N", spec.name]
+            self._spawn(f"slurmd-{spec.name}", self.network.nodes[spec.name].argv(*slurmd))
+        names = ", ".join(spec.name for spec in self.nodes)
+        self._wait(self._nodes_idle, deadline_s, f"nodes {names} to be idle")
+
+    def node_states(self) -> dict[str, str]:
+        """Each node's state as sinfo abbreviates it (idle, mix, alloc, down*, ...)."""
+        out = self.run("sinfo", "-h", "-N", "-o", "%N %t", check=False).stdout
+        return dict(line.split() for line in out.splitlines() if len(line.split()) == 2)
 
     def _node_idle(self) -> bool:
         out = self.run("sinfo", "-h", "-N", "-o", "%N %t", check=False).stdout.split()
         return out[-1:] == ["idle"] if out else False
+
+    def _nodes_idle(self) -> bool:
+        states = self.node_states()
+        return all(states.get(spec.name) == "idle" for spec in self.nodes)
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = (self.root / "log" / f"{name}.out").open("ab")
@@ -336,6 +448,12 @@ class SlurmCluster:
             time.sleep(POLL_INTERVAL_S)
         return job
 
+    def kill_node(self, name: str) -> None:
+        """Node ``name`` dies: its slurmd, the jobs on it and its network namespace."""
+        assert self.network is not None, "only a cluster across a network has nodes to kill"
+        self.network.kill(name)
+        self.processes[f"slurmd-{name}"].wait(timeout=STOP_DEADLINE_S)
+
     def show_job(self, job_id: str) -> str:
         return self.run("scontrol", "show", "job", "-d", job_id).stdout
 
@@ -348,7 +466,8 @@ class SlurmCluster:
 
     def stop(self) -> None:
         """Stop slurmd, slurmctld and munged (TERM, then KILL); idempotent."""
-        for name in ("slurmd", "slurmctld", "munged"):
+        slurmds = [name for name in self.processes if name.startswith("slurmd")]
+        for name in (*slurmds, "slurmctld", "munged"):
             proc = self.processes.get(name)
             if proc is None or proc.poll() is not None:
                 continue
