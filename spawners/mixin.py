@@ -442,15 +442,85 @@ class SliceSpawnerMixin(Spawner):
         self._progress_events.append({"progress": progress, "message": message})
 
     async def progress(self):
-        sent = 0
-        while True:
-            while sent < len(self._progress_events):
-                yield self._progress_events[sent]
-                sent += 1
-            if self._progress_done.is_set():
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progress_done.wait(), timeout=0.5)
+        """The slice's own events (allocating, creating, starting, waiting, up) with the
+        engine's own progress chained in once the engine starts the server: KubeSpawner's
+        pod events ("0/3 nodes are available: 3 Insufficient nvidia.com/mig-1g.10gb."),
+        batchspawner's queue state. The engine's events are placed between the slice's
+        "starting server" and "waiting for the server" steps, so the bar never goes back."""
+        sent = shown = 0
+        engine: Any = None
+        engine_over = False
+        step: asyncio.Future | None = None
+        last_message = None
+        watched = self._progress_done
+        done = asyncio.ensure_future(watched.wait())
+        try:
+            while True:
+                if watched is not self._progress_done:  # start() began after we did
+                    done.cancel()
+                    watched = self._progress_done
+                    done = asyncio.ensure_future(watched.wait())
+                while sent < len(self._progress_events):
+                    event = self._progress_events[sent]
+                    sent += 1
+                    shown = max(shown, event.get("progress", 0))
+                    yield event
+                if done.done():
+                    return
+                if engine is None and not engine_over and shown >= _ENGINE_STEP:
+                    engine = _engine_progress(self)
+                    engine_over = engine is None
+                if engine is not None and step is None:
+                    step = asyncio.ensure_future(anext(engine))
+                waiting = {done} if step is None else {done, step}
+                await asyncio.wait(waiting, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                if step is None or not step.done():
+                    continue
+                finished, step = step, None
+                try:
+                    event = finished.result()
+                except StopAsyncIteration:
+                    engine, engine_over = None, True
+                    continue
+                except Exception as e:  # the slice's own events go on without the engine's
+                    self.log.warning("%s: engine progress failed: %s", self._log_name, e)
+                    engine, engine_over = None, True
+                    continue
+                if not isinstance(event, dict) or event.get("message") == last_message:
+                    continue  # batchspawner repeats its state every second
+                last_message = event.get("message")
+                event = dict(event)
+                if isinstance(event.get("progress"), int | float):
+                    banded = _ENGINE_STEP + int(event["progress"]) * _ENGINE_BAND // 100
+                    shown = max(shown, min(banded, _ENGINE_STEP + _ENGINE_BAND - 1))
+                    event["progress"] = shown
+                yield event
+        finally:
+            done.cancel()
+            if step is not None:
+                step.cancel()
+                with contextlib.suppress(BaseException):
+                    await step
+            if engine is not None:
+                with contextlib.suppress(Exception):
+                    await engine.aclose()
+
+
+_ENGINE_STEP = 30
+"""The slice's own progress when the engine's start begins (start() emits "starting
+server with image ..." at 30): from then on the engine's own progress is chained in."""
+_ENGINE_BAND = 20
+"""The engine's events take 30..49, below the slice's "waiting for the server" at 50."""
+
+
+def _engine_progress(spawner: SliceSpawnerMixin) -> Any:
+    """The engine's own progress generator (KubeSpawner's pod events, batchspawner's
+    queue state), or None for an engine with only JupyterHub's placeholder ("Spawning
+    server...", which the slice's own events already say better)."""
+    engine = super(SliceSpawnerMixin, spawner).progress
+    if getattr(engine, "__func__", None) is Spawner.progress:
+        return None
+    return engine()
 
 
 async def _off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -12,9 +12,9 @@
   site's list; the namespace is the site's, or one per team; labels name the slice, the
   allocation and the team.
 
-``slice_pod`` returns the knobs KubeSpawner takes; ``pod_manifest`` assembles the whole
-pod (the shape ``kubectl get pod -o yaml`` shows), which tests compare with recorded
-examples.
+``slice_pod`` returns the knobs KubeSpawner takes; KubeSliceSpawner applies them and
+KubeSpawner's own ``get_pod_manifest`` builds the pod (tests compare that pod with
+recorded ones, tests/backends/kube_pods.py).
 """
 
 from __future__ import annotations
@@ -186,54 +186,3 @@ def slice_pod(
         volumes=volumes,
         volume_mounts=mounts,
     )
-
-
-def _quantity_cpu(cores: float) -> str:
-    return f"{round(cores * 1000)}m"
-
-
-def _quantity_memory(size: int) -> str:
-    return f"{size // (1024 * 1024)}Mi" if size % (1024 * 1024) == 0 else str(size)
-
-
-def pod_manifest(
-    pod: PodSlice, *, name: str, env: Mapping[str, str], port: int = 8888
-) -> dict[str, Any]:
-    """The whole pod as Kubernetes stores it, for an already-built PodSlice.
-
-    ``env`` is the server's full environment (hub tokens excluded by the caller)."""
-    resources = {
-        "limits": {
-            "cpu": _quantity_cpu(pod.cpu_limit),
-            "memory": _quantity_memory(pod.mem_limit),
-            **pod.extra_resource_limits,
-        },
-        "requests": {
-            "cpu": _quantity_cpu(pod.cpu_guarantee),
-            "memory": _quantity_memory(pod.mem_guarantee),
-            # Extended resources cannot be overcommitted: requests equal limits.
-            **pod.extra_resource_limits,
-        },
-    }
-    container: dict[str, Any] = {
-        "name": "notebook",
-        "image": pod.image,
-        "env": [{"name": k, "value": v} for k, v in sorted({**env, **pod.environment}.items())],
-        "ports": [{"name": "notebook-port", "containerPort": port}],
-        "resources": resources,
-    }
-    if pod.volume_mounts:
-        container["volumeMounts"] = [dict(m) for m in pod.volume_mounts]
-    spec: dict[str, Any] = {"containers": [container], "restartPolicy": "OnFailure"}
-    if pod.node_selector:
-        spec["nodeSelector"] = dict(pod.node_selector)
-    if pod.tolerations:
-        spec["tolerations"] = [dict(t) for t in pod.tolerations]
-    if pod.volumes:
-        spec["volumes"] = [dict(v) for v in pod.volumes]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": pod.namespace, "labels": dict(pod.labels)},
-        "spec": spec,
-    }

@@ -4,8 +4,10 @@
 resource limits, GPU node selector and tolerations, CPU/memory, namespace, labels, image);
 this class applies them in ``load_user_options``, the hook KubeSpawner calls first thing
 in ``_start``, instead of KubeSpawner's profile handling: raw user_options never reach
-the pod. The device plugin decides which MIG device the pod gets, so the hub does not set
-CUDA_VISIBLE_DEVICES for GPU slices (the container sees only its own device).
+the pod, and KubeSpawner's own ``get_pod_manifest`` builds the pod from those knobs. The
+device plugin decides which MIG device the pod gets, so the hub does not set
+CUDA_VISIBLE_DEVICES for GPU slices (the container sees only its own device), nor the
+MPS pipe and log folders of an MPS share (the device plugin's MPS daemon injects its own).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from jupyterhub.spawner import Spawner
 from kubespawner import KubeSpawner
 from tornado import web
 from traitlets import Bool, Dict, Enum, List, Unicode, default
@@ -29,10 +32,41 @@ from spawners.core.profiles import slice_profile
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
-ENGINE_DECIDES = ("CUDA_VISIBLE_DEVICES", "SANDBOX_GPU_UUID", "SANDBOX_GPU_INDEX")
+ENGINE_DECIDES = (
+    "CUDA_VISIBLE_DEVICES",
+    "SANDBOX_GPU_UUID",
+    "SANDBOX_GPU_INDEX",
+    "CUDA_MPS_PIPE_DIRECTORY",
+    "CUDA_MPS_LOG_DIRECTORY",
+)
 
 
-class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
+class _ConfiguredNamespace(Spawner):
+    """Remembers the namespace as configured, before KubeSpawner's ``__init__`` replaces
+    it with its per-user namespace (``enable_user_namespaces``, which team namespaces
+    turn on so that KubeSpawner creates the namespaces and watches all of them).
+
+    It sits right after KubeSpawner in KubeSliceSpawner's MRO, so its ``__init__`` runs
+    once the traits are loaded and before KubeSpawner's own body: ``namespace`` is then
+    still the site's ``<namespace>``, not ``<hub namespace>-<user>``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base_namespace: str = self.namespace
+
+    # JupyterHub requires every Spawner subclass to define these; KubeSpawner's come
+    # first in KubeSliceSpawner's MRO, so these are never reached there.
+    async def start(self) -> Any:
+        return await super().start()
+
+    async def stop(self, now: bool = False) -> None:
+        await super().stop(now=now)
+
+    async def poll(self) -> int | None:
+        return await super().poll()
+
+
+class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner, _ConfiguredNamespace):
     engine_name = Unicode(
         "kubernetes", help="""Engine recorded with each allocation (namespace/pod as its ref)."""
     )
@@ -127,12 +161,17 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._base_namespace = self.namespace
+        # self._base_namespace: set by _ConfiguredNamespace before KubeSpawner rewrote
+        # self.namespace; until a start (or load_state) says otherwise, pods are there.
+        self.namespace = self._base_namespace
+        self.dns_name = self.dns_name_template.format(namespace=self.namespace, name=self.pod_name)
+        # What else the site configured, kept for every start:
         self._configured = {
             "node_selector": copy.deepcopy(self.node_selector),
             "tolerations": copy.deepcopy(self.tolerations),
             "extra_labels": copy.deepcopy(self.extra_labels),
             "extra_resource_limits": copy.deepcopy(self.extra_resource_limits),
+            "extra_resource_guarantees": copy.deepcopy(self.extra_resource_guarantees),
             "volumes": copy.deepcopy(self.volumes),
             "volume_mounts": copy.deepcopy(self.volume_mounts),
         }
@@ -180,12 +219,17 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
         self.cpu_guarantee = pod.cpu_guarantee
         self.mem_limit = pod.mem_limit
         self.mem_guarantee = pod.mem_guarantee
-        # The slice's device resources replace any configured GPU request.
+        # The slice's device resources replace any configured GPU request; the other
+        # configured extended resources (ephemeral-storage, a NIC, ...) stay. Extended
+        # resources cannot be overcommitted: the slice's requests equal its limits.
         self.extra_resource_limits = {
-            **{k: v for k, v in base["extra_resource_limits"].items() if "nvidia.com/" not in k},
+            **_without_gpus(base["extra_resource_limits"]),
             **pod.extra_resource_limits,
         }
-        self.extra_resource_guarantees = dict(pod.extra_resource_limits)
+        self.extra_resource_guarantees = {
+            **_without_gpus(base["extra_resource_guarantees"]),
+            **pod.extra_resource_limits,
+        }
         self.node_selector = {**base["node_selector"], **pod.node_selector}
         self.tolerations = [*self._sorted_dict_values(base["tolerations"]), *pod.tolerations]
         self.extra_labels = {**base["extra_labels"], **pod.labels}
@@ -202,3 +246,7 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner):
 
     def engine_reference(self) -> str | None:
         return f"kubernetes:{self.namespace}/{self.pod_name}"
+
+
+def _without_gpus(resources: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in resources.items() if not k.startswith("nvidia.com/")}

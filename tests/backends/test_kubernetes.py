@@ -1,9 +1,13 @@
-"""Kubernetes at manifest level: the pod a slice becomes, compared with recorded pods.
+"""Kubernetes: the spawner production configures (hub_config.wiring.configure with a
+Kubernetes site), the pods KubeSpawner's own get_pod_manifest builds for it, and real
+starts against recorded API objects (tests/backends/kube_api.py; no cluster runs here).
 
-Each fixture under fixtures/kube/ is a real-shaped pod (what ``kubectl get pod -o yaml``
-shows, reduced to the fields the hub decides). Both the pure builder and the real
-KubeSpawner (through KubeSliceSpawner, no cluster needed to build a manifest) must
-produce exactly those fields."""
+- fixtures/kube/*.yaml: recorded pods (what ``kubectl get pod -o yaml`` shows, reduced to
+  the fields the hub decides): every slice kind renders exactly those.
+- fixtures/kube/api/: recorded nodes (GPU Operator, MIG mixed and single), the
+  scheduler's FailedScheduling event and an unschedulable pod's status: the pods fit the
+  nodes that advertise their slice, and a start whose pod cannot be scheduled shows the
+  user the scheduler's own words while it waits."""
 
 from __future__ import annotations
 
@@ -13,165 +17,130 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from spawners.backends.kube_manifest import (
-    KubeSettings,
-    ManifestError,
-    pod_manifest,
-    slice_pod,
-)
+from spawners.backends.kube_manifest import KubeSettings, ManifestError, slice_pod
 from spawners.backends.resources import host_share
 from tests.backends import inprocess
-
-FIXTURES = Path(__file__).parent / "fixtures" / "kube"
+from tests.backends.kube_api import FakeKubeApi, recorded, use_api_server
+from tests.backends.kube_pods import (
+    configured,
+    decided,
+    recorded_pod,
+    rendered_pod,
+    spawner,
+    unfit_reasons,
+)
 
 CASES: dict[str, dict[str, Any]] = {
     "mig-1g.10gb-mixed": dict(
         allocation=dict(
             id=12, user="alice", slice_name="1g.10gb", image="vision", team="startup-a"
         ),
-        settings=dict(image_tags={"vision": "registry.example/sandbox/vision:2.1"}),
+        kubernetes=dict(images={"vision": "registry.example/sandbox/vision:2.1"}),
     ),
     "mig-3g.40gb-team-namespace": dict(
         allocation=dict(id=31, user="bob", slice_name="3g.40gb", image="medical", team="course-ml"),
-        settings=dict(team_namespaces=True, model_store_claim="sandbox-models"),
+        kubernetes=dict(team_namespaces=True, model_store_claim="sandbox-models"),
     ),
     "mig-2g.20gb-single": dict(
         allocation=dict(id=5, user="carol", slice_name="2g.20gb", image="speech"),
-        settings=dict(mig_strategy="single"),
+        kubernetes=dict(mig_strategy="single"),
     ),
     "gpu-whole": dict(
         allocation=dict(id=2, user="dave", slice_name="gpu", image="base", team="startup-a"),
-        settings={},
+        kubernetes={},
     ),
     "mps-20gb": dict(
-        allocation=dict(id=9, user="erin", slice_name="mps.20gb", image="legal"), settings={}
+        allocation=dict(id=9, user="erin", slice_name="mps.20gb", image="legal"), kubernetes={}
     ),
     "cpu": dict(
         allocation=dict(id=3, user="frank", slice_name="cpu", image="base", team="course-ml"),
-        settings={},
+        kubernetes={},
     ),
 }
 
-_UNITS = {"": 1, "m": 0.001, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+TEAMS = {
+    "course-ml": {"kind": "course", "groups": ["course-ml"]},
+    "startup-a": {"kind": "startup", "groups": ["startup-a"]},
+}
+MESSAGE = "0/3 nodes are available: 3 Insufficient nvidia.com/mig-1g.10gb."
 
 
-def quantity(value: Any) -> float:
-    """A Kubernetes quantity ('2285m', '17554Mi', 2.285, 18406703104) as a number."""
-    if isinstance(value, int | float):
-        return float(value)
-    number, unit = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", str(value)).groups()
-    return float(number) * _UNITS[unit]
-
-
-def decided(pod: dict) -> dict:
-    """The fields the hub decides, normalised (quantities as numbers, env as a dict)."""
-    spec = pod["spec"]
-    container = spec["containers"][0]
-    env = {e["name"]: e.get("value") for e in container.get("env") or []}
-    resources = {
-        kind: {k: quantity(v) for k, v in (container.get("resources") or {}).get(kind, {}).items()}
-        for kind in ("limits", "requests")
-    }
-    return {
-        "namespace": pod["metadata"].get("namespace"),
-        "labels": {
-            k: v
-            for k, v in pod["metadata"].get("labels", {}).items()
-            if k.startswith("sandbox.ai/")
-        },
-        "image": container["image"],
-        "resources": resources,
-        "nodeSelector": spec.get("nodeSelector") or {},
-        "tolerations": spec.get("tolerations") or [],
-        "volumes": spec.get("volumes") or [],
-        "volumeMounts": container.get("volumeMounts") or [],
-        "gpu_env": {
-            k: env[k] for k in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES") if k in env
-        },
-    }
-
-
-def fixture(name: str) -> dict:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text())
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_pure_manifest_matches_the_recorded_pod(name: str) -> None:
-    case = CASES[name]
-    a = case["allocation"]
-    pod = slice_pod(
-        allocation_id=a["id"],
-        slice_name=a["slice_name"],
-        image=a["image"],
-        team=a.get("team"),
-        share=host_share(a["slice_name"]),
-        settings=KubeSettings(**case["settings"]),
-    )
-    manifest = pod_manifest(pod, name=f"jupyter-{a['user']}", env={})
-    assert decided(manifest) == decided(fixture(name))
-    assert manifest["metadata"]["name"] == fixture(name)["metadata"]["name"]
-
-
-def _spawner(tmp_path: Path, monkeypatch, settings: dict):
-    from spawners.backends.kubernetes import KubeSliceSpawner
-
+@pytest.fixture(autouse=True)
+def _no_cluster(tmp_path: Path, monkeypatch):
+    # Rendering a manifest needs a client configuration, never a cluster.
     inprocess.unreachable_kubeconfig(tmp_path, monkeypatch)
-    traits = {
-        "namespace": "sandbox",
-        "image_tags": settings.get("image_tags", {}),
-        "team_namespaces": settings.get("team_namespaces", False),
-        "mig_strategy": settings.get("mig_strategy", "mixed"),
-        "model_store_claim": settings.get("model_store_claim") or "",
-    }
-    return KubeSliceSpawner(
-        _mock=True,
-        user=inprocess.user("x"),
-        hub=inprocess.hub(),
-        slice_context=inprocess.slice_context(tmp_path),
-        k8s_api_request_retry_timeout=2,
-        **traits,
-    )
 
 
-async def _kubespawner_pod(spawner, allocation) -> dict:
-    from kubernetes_asyncio.client import ApiClient
+def _render(tmp: Path, kubernetes: dict, allocation: dict, **traits: Any) -> dict:
+    async def run() -> dict:
+        c = configured(tmp, kubernetes)
+        for name, value in traits.items():
+            setattr(c.KubeSpawner, name, value)
+        s = spawner(c, allocation["user"])
+        return await rendered_pod(s, inprocess.record(**allocation))
 
-    spawner.allocation = allocation
-    await spawner.load_user_options()
-    pod = ApiClient().sanitize_for_serialization(await spawner.get_pod_manifest())
-    # KubeSpawner sends the namespace with the create call, not in the manifest.
-    pod["metadata"]["namespace"] = spawner.namespace
-    return pod
+    return asyncio.run(run())
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_kubespawner_builds_the_recorded_pod(name: str, tmp_path: Path, monkeypatch) -> None:
+def test_kubespawner_builds_the_recorded_pod(name: str, tmp_path: Path) -> None:
     case = CASES[name]
-
-    async def run() -> dict:
-        spawner = _spawner(tmp_path, monkeypatch, case["settings"])
-        return await _kubespawner_pod(spawner, inprocess.record(**case["allocation"]))
-
-    pod = asyncio.run(run())
-    expected = decided(fixture(name))
-    got = decided(pod)
-    # KubeSpawner also passes the hub's own variables; the GPU ones must match exactly.
-    assert got == expected
+    pod = _render(tmp_path, case["kubernetes"], case["allocation"])
+    # KubeSpawner also passes the hub's own variables; the hub's fields must match exactly.
+    assert decided(pod) == decided(recorded_pod(name))
     env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
     if case["allocation"]["slice_name"] != "cpu":
-        # The device plugin picks the device; the hub must not name one.
+        # The device plugin picks the device (and runs the MPS daemon); the hub names none.
         assert "CUDA_VISIBLE_DEVICES" not in env
+        assert "CUDA_MPS_PIPE_DIRECTORY" not in env
     assert env["SANDBOX_SLICE"] == case["allocation"]["slice_name"]
+    assert pod["metadata"]["name"] == recorded_pod(name)["metadata"]["name"]
 
 
-def test_profiles_and_raw_options_never_reach_the_pod(tmp_path: Path, monkeypatch) -> None:
+def test_team_namespace_is_the_sites_namespace_and_the_team(tmp_path: Path) -> None:
+    """KubeSpawner's user namespaces (which team namespaces turn on, so it creates them
+    and watches them all) must not leak in: <namespace>-<team>, never <ns>-<user>-<team>."""
+
+    async def run() -> tuple[str, dict]:
+        c = configured(tmp_path, {"namespace": "labs", "team_namespaces": True})
+        assert c.KubeSliceSpawner.enable_user_namespaces is True
+        s = spawner(c, "bob")
+        before = s.namespace
+        record = inprocess.record(
+            id=1, user="bob", slice_name="cpu", image="base", team="course-ml"
+        )
+        return before, await rendered_pod(s, record)
+
+    before, pod = asyncio.run(run())
+    assert before == "labs"
+    assert pod["metadata"]["namespace"] == "labs-course-ml"
+
+
+def test_configured_extra_resources_stay_beside_the_slice(tmp_path: Path) -> None:
+    """What the chart configures (singleuser.extraResource) reaches the pod; a configured
+    GPU request is replaced by the slice's device, in requests and limits alike."""
+    pod = _render(
+        tmp_path,
+        {},
+        dict(id=7, user="alice", slice_name="1g.10gb", image="base"),
+        extra_resource_guarantees={"ephemeral-storage": "10Gi", "nvidia.com/gpu": "1"},
+        extra_resource_limits={"ephemeral-storage": "20Gi", "nvidia.com/gpu": "1"},
+    )
+    resources = pod["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "10Gi"
+    assert resources["limits"]["ephemeral-storage"] == "20Gi"
+    for kind in ("requests", "limits"):
+        assert resources[kind]["nvidia.com/mig-1g.10gb"] == "1"
+        assert "nvidia.com/gpu" not in resources[kind]
+
+
+def test_profiles_and_raw_options_never_reach_the_pod(tmp_path: Path) -> None:
     """KubeSpawner's own profile_list/kubespawner_override path is not used."""
 
     async def run() -> dict:
-        spawner = _spawner(tmp_path, monkeypatch, {})
-        spawner.profile_list = [
+        s = spawner(configured(tmp_path, {}), "mallory")
+        s.profile_list = [
             {
                 "display_name": "evil",
                 "slug": "evil",
@@ -182,10 +151,9 @@ def test_profiles_and_raw_options_never_reach_the_pod(tmp_path: Path, monkeypatc
                 },
             }
         ]
-        spawner.user_options = {"profile": "evil", "extra_resource_limits": {"nvidia.com/gpu": "8"}}
-        return await _kubespawner_pod(
-            spawner, inprocess.record(id=4, user="mallory", slice_name="1g.10gb", image="base")
-        )
+        s.user_options = {"profile": "evil", "extra_resource_limits": {"nvidia.com/gpu": "8"}}
+        record = inprocess.record(id=4, user="mallory", slice_name="1g.10gb", image="base")
+        return await rendered_pod(s, record)
 
     pod = asyncio.run(run())
     container = pod["spec"]["containers"][0]
@@ -193,6 +161,104 @@ def test_profiles_and_raw_options_never_reach_the_pod(tmp_path: Path, monkeypatc
     assert "nvidia.com/gpu" not in container["resources"]["limits"]
     assert pod["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert not (container.get("securityContext") or {}).get("privileged")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "slice_name", "fits"),
+    [
+        ("mixed", "1g.10gb", {"gpu-a", "gpu-b", "gpu-c"}),
+        ("mixed", "3g.40gb", {"gpu-a", "gpu-b", "gpu-c"}),
+        ("mixed", "4g.40gb", set()),  # not in the all-balanced layout
+        ("mixed", "cpu", set()),  # the GPU taint keeps cpu pods off GPU nodes
+        ("single", "2g.20gb", {"gpu-s"}),
+        ("single", "1g.10gb", set()),  # gpu-s's GPUs are cut into 2g.20gb
+    ],
+)
+def test_pods_fit_the_recorded_nodes_that_offer_their_slice(
+    strategy: str, slice_name: str, fits: set[str], tmp_path: Path
+) -> None:
+    """The resource names and labels the hub uses are the ones the device plugin and GPU
+    Feature Discovery put on real nodes."""
+    pod = _render(
+        tmp_path,
+        {"mig_strategy": strategy},
+        dict(id=3, user="alice", slice_name=slice_name, image="base"),
+    )
+    nodes = recorded("nodes-mig-mixed.json")["items"] + [recorded("node-mig-single.json")]
+    fitting = {n["metadata"]["name"] for n in nodes if not unfit_reasons(pod, n)}
+    assert fitting == fits
+
+
+async def _start_until_it_fails(
+    s: Any, user_options: dict, timeout: int
+) -> tuple[list[str], BaseException]:
+    """Start a server, reading its progress as JupyterHub's progress page does; the pod
+    never runs, so the start fails after ``timeout`` seconds."""
+    s.start_timeout = timeout  # KubeSpawner's wait for the pod
+    if s.has_trait("engine_start_timeout"):  # the hub's own bound on the engine's start
+        s.engine_start_timeout = timeout
+    s.user_options = user_options
+    start = asyncio.ensure_future(s.start())
+    seen = []
+    async for event in s.progress():
+        seen.append(event["message"])
+    try:
+        await start
+    except BaseException as e:  # noqa: BLE001 (the start must fail; the test says how)
+        return seen, e
+    raise AssertionError(f"the start succeeded; progress: {seen}")
+
+
+async def _with_api(tmp: Path, monkeypatch, body) -> Any:  # noqa: ANN001
+    from kubespawner import KubeSpawner
+
+    api = await FakeKubeApi().start()
+    use_api_server(api.url, tmp, monkeypatch)
+    try:
+        return await body(api)
+    finally:
+        await KubeSpawner._stop_all_reflectors()
+        await api.stop()
+
+
+def test_user_sees_why_the_scheduler_cannot_place_the_pod(tmp_path: Path, monkeypatch) -> None:
+    """The slice's own events, then KubeSpawner's pod events as they come (recorded
+    FailedScheduling), then the start fails at start_timeout and the slice is released."""
+
+    async def body(api: FakeKubeApi) -> Any:
+        c = configured(tmp_path, {}, {"teams": TEAMS})
+        s = spawner(c, "alice", groups=("startup-a",))
+        seen, error = await _start_until_it_fails(s, {"image": "base", "slice": "1g.10gb"}, 3)
+        return s, seen, error, api
+
+    s, seen, error, api = asyncio.run(_with_api(tmp_path, monkeypatch, body))
+    assert any(MESSAGE in m for m in seen), seen
+    failed = next(i for i, m in enumerate(seen) if MESSAGE in m)
+    assert seen[0].startswith("allocating a 1g.10gb slice")
+    starting = next(i for i, m in enumerate(seen) if m.startswith("starting server"))
+    assert starting < failed
+    assert re.match(r"^\S+ \[Warning\] 0/3 nodes", seen[failed])  # KubeSpawner's format
+    assert "start" in str(error)  # KubeSpawner's or the hub's start limit, named
+    pod = api.created_pods()[0]
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/mig-1g.10gb"] == "1"
+    assert s.slice_context.ledger.live() == []  # the slice is given back
+
+
+def test_team_pods_are_created_in_the_team_namespace(tmp_path: Path, monkeypatch) -> None:
+    """A real start with team namespaces: KubeSpawner creates <namespace>-<team> and the
+    pod in it (not <hub namespace>-<user>-<team>)."""
+
+    async def body(api: FakeKubeApi) -> Any:
+        c = configured(tmp_path, {"namespace": "labs", "team_namespaces": True}, {"teams": TEAMS})
+        s = spawner(c, "bob", groups=("course-ml",))
+        await _start_until_it_fails(s, {"image": "base", "slice": "cpu"}, 2)
+        return api
+
+    api = asyncio.run(_with_api(tmp_path, monkeypatch, body))
+    assert api.created_namespaces() == ["labs-course-ml"]
+    posts = [r.path for r in api.requests if r.method == "POST" and r.path.endswith("/pods")]
+    assert posts == ["/api/v1/namespaces/labs-course-ml/pods"]
+    assert api.created_pods()[0]["metadata"]["labels"]["sandbox.ai/team"] == "course-ml"
 
 
 @pytest.mark.parametrize(
