@@ -25,6 +25,7 @@ from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
 from hub_config.starts import configure_starts
 from spawners.backends.local import HUB_USER
+from spawners.backends.mps import declared_mps_gpus
 from spawners.context import SliceContext, site_wide_choices, team_choices
 from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
@@ -183,6 +184,10 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     record_policy(ctx.ledger, site)
 
     configure_backend(c, site, data, env)
+    # Where MPS shares find their GPU's MPS daemon (spawners/backends/mps.py).
+    c.MpsClient.pipe_directory = site["gpus"]["mps"]["pipe_directory"]
+    c.MpsClient.log_directory = site["gpus"]["mps"]["log_directory"]
+    c.MpsClient.declared_gpus = declared_mps_gpus(site["gpus"])
     c.SliceSpawnerMixin.slice_context = ctx
     c.Spawner.default_url = "/lab"
     configure_starts(c, hub)

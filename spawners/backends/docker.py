@@ -29,12 +29,13 @@ from spawners.backends.docker_spec import (
     SpecError,
     container_spec,
 )
+from spawners.backends.mps import MpsClient
 from spawners.backends.resources import NodeShape, host_share
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
 
-class DockerSliceSpawner(SliceSpawnerMixin, DockerSpawner):
+class DockerSliceSpawner(SliceSpawnerMixin, MpsClient, DockerSpawner):
     engine_name = Unicode(
         "docker",
         help="""Engine recorded with each allocation; reconciliation inspects the container.""",
@@ -110,6 +111,8 @@ class DockerSliceSpawner(SliceSpawnerMixin, DockerSpawner):
             home_mount=self.home_mount,
             model_store=self.model_store or None,
             model_store_mount=self.model_store_mount,
+            mps_pipe_directory=self.pipe_directory,
+            mps_log_directory=self.log_directory,
         )
         try:
             return container_spec(
@@ -121,6 +124,7 @@ class DockerSliceSpawner(SliceSpawnerMixin, DockerSpawner):
                 device_uuid=record.device_uuid,
                 share=host_share(record.slice_name, NodeShape.from_site(self.node_shape)),
                 settings=settings,
+                gpu_index=self.mps_gpu_index(record),
             )
         except SpecError as e:
             self.log.error("container of allocation %s not built: %s", record.id, e)

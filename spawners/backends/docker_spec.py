@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from spawners.backends.names import server_slug
 from spawners.backends.resources import HostShare
+from spawners.core.environment import MPS_LOG_DIRECTORY, MPS_PIPE_DIRECTORY, mps_directories
 from spawners.core.profiles import SliceKind, slice_profile
 
 DEVICE_UUID = re.compile(r"^(MIG|GPU)-[A-Za-z0-9-]{1,80}$")
@@ -43,8 +44,10 @@ class DockerSettings:
     home_mount: str = "/home/jovyan"
     model_store: str | None = None
     model_store_mount: str = "/opt/models"
-    mps_pipe_directory: str = "/tmp/nvidia-mps"
-    """Where the node's MPS control daemon listens (CUDA_MPS_PIPE_DIRECTORY)."""
+    mps_pipe_directory: str = MPS_PIPE_DIRECTORY
+    """The site's gpus.mps.pipe_directory: GPU <i>'s MPS daemon listens in <this>/<i>."""
+    mps_log_directory: str = MPS_LOG_DIRECTORY
+    """The site's gpus.mps.log_directory: GPU <i>'s MPS daemon logs to <this>/<i>."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,10 @@ def container_spec(
     device_uuid: str | None,
     share: HostShare,
     settings: DockerSettings,
+    gpu_index: int | None = None,
 ) -> ContainerSpec:
-    """The container of one allocation. ``device_uuid`` is what the ledger holds."""
+    """The container of one allocation. ``device_uuid`` and ``gpu_index`` (the GPU an
+    MPS share is on) are what the ledger holds."""
     profile = slice_profile(slice_name)
     env: dict[str, str] = {}
     requests: tuple[dict, ...] = ()
@@ -120,10 +125,18 @@ def container_spec(
         env["SANDBOX_MODELS"] = mount
     ipc_mode = None
     if profile.kind is SliceKind.MPS:
-        # An MPS client talks to the node's MPS daemon: its pipes, and shared IPC.
-        pipes = _path(settings.mps_pipe_directory, "MPS pipe directory")
+        # An MPS client talks to its GPU's MPS daemon: exactly that GPU's pipe folder
+        # (the mps role's <pipe_directory>/<index>), at the same path, and shared IPC.
+        if gpu_index is None:
+            raise SpecError("an MPS share has no GPU index to find its MPS daemon by")
+        _path(settings.mps_pipe_directory, "MPS pipe directory")
+        _path(settings.mps_log_directory, "MPS log directory")
+        folders = mps_directories(
+            settings.mps_pipe_directory, settings.mps_log_directory, gpu_index
+        )
+        pipes = folders["CUDA_MPS_PIPE_DIRECTORY"]
         volumes[pipes] = {"bind": pipes, "mode": "rw"}
-        env["CUDA_MPS_PIPE_DIRECTORY"] = pipes
+        env.update(folders)
         ipc_mode = "host"
     return ContainerSpec(
         ipc_mode=ipc_mode,

@@ -20,6 +20,7 @@ from tornado import web
 from traitlets import Bool, Dict, Enum, Integer, Unicode
 
 from spawners.backends.cgroups import CgroupError, CgroupLimits, ServerCgroup, hub_group
+from spawners.backends.mps import MpsClient
 from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.unix_accounts import Account, AccountError, ensure_account
 from spawners.core.accounts import DEFAULT_PREFIX
@@ -31,7 +32,7 @@ SYSTEM_USERS = "system-users"
 HUB_USER = "hub-user"
 
 
-class LocalSliceSpawner(SliceSpawnerMixin, LocalProcessSpawner):
+class LocalSliceSpawner(SliceSpawnerMixin, MpsClient, LocalProcessSpawner):
     run_as = Enum(
         [SYSTEM_USERS, HUB_USER],
         SYSTEM_USERS,
@@ -136,6 +137,10 @@ class LocalSliceSpawner(SliceSpawnerMixin, LocalProcessSpawner):
             os.chdir(home)
 
         return preexec
+
+    def slice_env(self, record: AllocationRecord) -> dict[str, str]:
+        # An MPS share talks to its GPU's MPS daemon on this machine (gpus.mps).
+        return {**super().slice_env(record), **self.mps_environment(record)}
 
     def user_env(self, env: dict[str, str]) -> dict[str, str]:
         env["USER"] = self._account.name if self._account else self.user.name

@@ -51,6 +51,8 @@ class ImageRunner:
     apptainer: str = "/usr/bin/apptainer"
     binds: tuple[tuple[str, str], ...] = ()
     """Read-only (host path, container path) binds for apptainer (the model store)."""
+    writable_binds: tuple[tuple[str, str], ...] = ()
+    """Read-write binds for apptainer (an MPS share: the node's MPS pipe directory)."""
 
     def command(self, singleuser_args: tuple[str, ...]) -> tuple[str, ...]:
         if self.kind == "prefix":
@@ -64,6 +66,8 @@ class ImageRunner:
             bind_args: list[str] = []
             for host, inside in self.binds:
                 bind_args += ["--bind", f"{host}:{inside}:ro"]
+            for host, inside in self.writable_binds:
+                bind_args += ["--bind", f"{host}:{inside}:rw"]
             bin_dir = self.image_prefix.rstrip("/") + "/bin"
             return (
                 self.apptainer,
@@ -101,6 +105,11 @@ class SlurmJob:
     """``sandbox-allocation-<id>``: lets reconciliation tell our job from a reused id."""
     extra_lines: tuple[str, ...] = field(default=())
     """Site-provided ``#SBATCH`` options, each one ``--name=value`` checked like the rest."""
+    mps_folders: tuple[tuple[str, str, str], ...] = ()
+    """An MPS share: (node, pipe folder, log folder) per node with an MPS GPU. Slurm picks
+    the node (and uses at most one MPS GPU per node), so the script exports
+    CUDA_MPS_PIPE_DIRECTORY/CUDA_MPS_LOG_DIRECTORY for the node it runs on; node ``*``:
+    any node (a hub whose inventory names no nodes)."""
 
 
 def gres_for_slice(
@@ -175,6 +184,30 @@ def _extra(line: str) -> str:
     return line
 
 
+def _mps_line(folders: tuple[tuple[str, str, str], ...]) -> str:
+    """One ``case`` on the node's name exporting that node's MPS pipe and log folders; a
+    node with none declared stops the job with a message in its log."""
+    cases = []
+    for node, pipes, logs in folders:
+        if node != "*" and not _name(node, "MPS node name"):
+            raise ScriptError("an MPS node name is empty")
+        pattern = "*" if node == "*" else node
+        pipes = _path(pipes, "MPS pipe folder")
+        logs = _path(logs, "MPS log folder")
+        if "%" in pipes + logs:
+            raise ScriptError("an MPS folder holds a %")
+        cases.append(
+            f"{pattern}) export CUDA_MPS_PIPE_DIRECTORY={_word(pipes)} "
+            f"CUDA_MPS_LOG_DIRECTORY={_word(logs)} ;;"
+        )
+    if not any(node == "*" for node, _, _ in folders):
+        cases.append(
+            '*) echo "sandbox: the site file declares no MPS GPU on node ${SLURMD_NODENAME:-?}"'
+            " >&2; exit 1 ;;"
+        )
+    return f'case "${{SLURMD_NODENAME:-}}" in {" ".join(cases)} esac'
+
+
 def render_batch_script(job: SlurmJob) -> str:
     """The batch script, or ScriptError if any value is not what its field allows."""
     if not job.command:
@@ -216,6 +249,8 @@ def render_batch_script(job: SlurmJob) -> str:
     body = ["set -euo pipefail"]
     if job.hide_gpus:
         body.append('export CUDA_VISIBLE_DEVICES=""')
+    if job.mps_folders:
+        body.append(_mps_line(job.mps_folders))
     lines = [
         "#!/bin/bash",
         *(f"#SBATCH {option}" for option in options),

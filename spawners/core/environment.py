@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from .profiles import SliceKind, slice_profile
 
+MPS_PIPE_DIRECTORY = "/run/nvidia-mps"
+"""Default of the site's ``gpus.mps.pipe_directory`` (hub_config/defaults.yaml)."""
+MPS_LOG_DIRECTORY = "/var/log/nvidia-mps"
+"""Default of the site's ``gpus.mps.log_directory``."""
+
 
 def slice_environment(
     *,
@@ -38,3 +43,15 @@ def slice_environment(
         # Device 0 of the server's own view: the one GPU it can see.
         env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = f"0={profile.memory_gb}G"
     return env
+
+
+def mps_directories(pipe_directory: str, log_directory: str, gpu_index: int) -> dict[str, str]:
+    """Where a client of GPU ``gpu_index``'s MPS control daemon finds it: the pipe and log
+    folders the Ansible ``mps`` role gives each MPS GPU, ``<directory>/<gpu index>``
+    (``gpus.mps`` in the site file names the two directories)."""
+    if isinstance(gpu_index, bool) or not isinstance(gpu_index, int) or gpu_index < 0:
+        raise ValueError("an MPS share needs the index of its GPU")
+    return {
+        "CUDA_MPS_PIPE_DIRECTORY": f"{pipe_directory.rstrip('/')}/{gpu_index}",
+        "CUDA_MPS_LOG_DIRECTORY": f"{log_directory.rstrip('/')}/{gpu_index}",
+    }

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import yaml
@@ -22,6 +23,7 @@ from .conftest import (
     EXAMPLE_SITE,
     FAKES,
     PLAYBOOKS,
+    REPO,
     ROLES,
     require,
     run_playbook,
@@ -190,3 +192,150 @@ def test_slurm_gres_types_cover_every_slice_of_a_gpu():
         "slurm_gres_types"
     ]
     assert set(types) == set(FILTER.H100_80GB_PROFILES) | {"gpu"}
+
+
+# --- MPS: the folders the role creates are the ones every backend hands a server --------
+
+MPS_PIPES, MPS_LOGS = "/srv/sandbox-mps/pipes", "/srv/sandbox-mps/logs"
+BACKENDS = {
+    "local": {"kind": "local"},
+    "docker": {"kind": "docker", "docker": {"network": "host"}},
+    "slurm": {"kind": "slurm", "slurm": {"submit_as_user": False}},
+}
+
+
+def _moved_mps_site(tmp, backend: dict, prefix=None) -> Path:  # noqa: ANN001
+    """The example site file with gpus.mps moved off its defaults, on one backend."""
+    doc = yaml.safe_load(EXAMPLE_SITE.read_text())
+    doc["gpus"]["mps"] = {"pipe_directory": MPS_PIPES, "log_directory": MPS_LOGS}
+    doc["hub"]["backend"] = dict(backend)
+    if backend["kind"] != "local":
+        doc["hub"]["internal_url"] = "http://10.0.0.10"  # head01, as the nodes reach it
+    if prefix is not None:
+        doc["hub"]["backend"]["slurm"]["default_prefix"] = str(prefix)
+    path = tmp / f"site-{backend['kind']}.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.fixture(scope="module")
+def mps_nodes(tmp_path_factory):
+    """The mps role converged for the example nodes with that site file."""
+    tmp = tmp_path_factory.mktemp("mps-nodes")
+    site = _moved_mps_site(tmp, BACKENDS["local"])
+    root = tmp / "nodes"
+    args = ["-e", f"node_root={root}", "-e", f"mps_site_file={site}"]
+    args += ["-e", f"ansible_python_interpreter={sys.executable}"]
+    run_playbook(PLAYBOOKS / "converge_mps.yml", tmp, str(EXAMPLE_INVENTORY), *args)
+    return root
+
+
+def _created(root: Path, node: str) -> dict[str, set[str]]:
+    """The folders the role created on a node, as the node sees them (root stripped)."""
+    return {
+        kind: {
+            "/" + str(p.relative_to(root / node))
+            for p in (root / node / base.lstrip("/")).glob("*")
+            if p.is_dir()
+        }
+        for kind, base in (("pipes", MPS_PIPES), ("logs", MPS_LOGS))
+    }
+
+
+def _mps_record(ctx, engine: str):  # noqa: ANN001, ANN202
+    return ctx.ledger.reserve(
+        user="root", server_name="", image="base", slice_name="mps.20gb",
+        inventory=ctx.inventory, epoch=ctx.epoch, engine=engine,
+    )  # fmt: skip
+
+
+def _backend(tmp, kind: str, prefix=None):  # noqa: ANN001, ANN202
+    """The spawner production configures for the moved site on one backend, holding an
+    MPS share reserved through its ledger (the example's MPS GPU: gpu02, GPU 1)."""
+    from traitlets.config import Config
+
+    from hub_config.wiring import configure
+    from tests.backends import inprocess
+
+    site = load_site(_moved_mps_site(tmp, BACKENDS[kind], prefix), env={})
+    c = Config()
+    ctx = configure(c, site, env={"SANDBOX_DATA": str(tmp / f"data-{kind}")})
+    ctx.ledger.create_schema()  # what the hub's start-up does before any spawn
+    spawner = c.JupyterHub.spawner_class(config=c, user=inprocess.user("root"), hub=inprocess.hub())
+    spawner.allocation = _mps_record(ctx, kind)
+    assert spawner.allocation.node == "gpu02"  # the example's one MPS GPU: gpu02's GPU 1
+    return spawner
+
+
+def test_mps_role_creates_the_folders_of_the_site_files_mps_gpus(mps_nodes):
+    assert _created(mps_nodes, "gpu01") == {"pipes": set(), "logs": set()}
+    assert _created(mps_nodes, "gpu02") == {"pipes": {f"{MPS_PIPES}/1"}, "logs": {f"{MPS_LOGS}/1"}}
+    env = dict(
+        line.split("=", 1)
+        for line in (mps_nodes / "gpu02/etc/sandbox/mps/gpu1.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert (env["CUDA_MPS_PIPE_DIRECTORY"], env["CUDA_MPS_LOG_DIRECTORY"]) == (
+        f"{MPS_PIPES}/1",
+        f"{MPS_LOGS}/1",
+    )
+    unit = (mps_nodes / "gpu02/etc/systemd/system/nvidia-mps@.service").read_text()
+    assert f"install -d -o root -g root -m 0755 {MPS_PIPES}/%i {MPS_LOGS}/%i" in unit
+
+
+def test_local_server_gets_the_folders_the_role_created(mps_nodes, tmp_path):
+    created = _created(mps_nodes, "gpu02")
+    env = _backend(tmp_path, "local").get_env()
+    assert {env["CUDA_MPS_PIPE_DIRECTORY"]} == created["pipes"]
+    assert {env["CUDA_MPS_LOG_DIRECTORY"]} == created["logs"]
+
+
+def test_docker_mounts_exactly_the_pipe_folder_the_role_created(mps_nodes, tmp_path):
+    created = _created(mps_nodes, "gpu02")
+    spawner = _backend(tmp_path, "docker")
+    spec = spawner.container_spec(spawner.allocation)
+    (pipes,) = created["pipes"]
+    mps_mounts = {k: v for k, v in spec.volumes.items() if k.startswith("/srv/sandbox-mps")}
+    assert mps_mounts == {pipes: {"bind": pipes, "mode": "rw"}}
+    assert spec.environment["CUDA_MPS_PIPE_DIRECTORY"] == pipes
+    assert {spec.environment["CUDA_MPS_LOG_DIRECTORY"]} == created["logs"]
+    assert spec.ipc_mode == "host"
+
+
+def test_slurm_job_exports_on_each_node_the_folders_the_role_created(mps_nodes, tmp_path):
+    """The batch script itself, run as slurmd would run it on each node (its name in
+    SLURMD_NODENAME): on gpu02 the server starts with gpu02's folders; on gpu01, which
+    has no MPS GPU, the job stops with a message instead of running without its daemon."""
+    import os
+    import subprocess
+
+    from spawners.backends.slurm_script import render_batch_script
+
+    prefix = tmp_path / "prefix"
+    (prefix / "bin").mkdir(parents=True)
+    fake = prefix / "bin" / "batchspawner-singleuser"
+    fake.write_text('#!/bin/sh\nenv > "$SEEN"\n')
+    fake.chmod(0o755)
+    spawner = _backend(tmp_path, "slurm", prefix)
+    script = tmp_path / "job.sh"
+    script.write_text(render_batch_script(spawner.build_job(spawner.allocation)))
+    seen = tmp_path / "seen.env"
+
+    def run(node: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "SLURMD_NODENAME": node, "SEEN": str(seen)}
+        return subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+
+    assert run("gpu02").returncode == 0
+    job_env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    created = _created(mps_nodes, "gpu02")
+    assert {job_env["CUDA_MPS_PIPE_DIRECTORY"]} == created["pipes"]
+    assert {job_env["CUDA_MPS_LOG_DIRECTORY"]} == created["logs"]
+    other = run("gpu01")
+    assert other.returncode == 1 and "declares no MPS GPU on node gpu01" in other.stderr
+
+
+def test_mps_role_fallbacks_are_the_hubs_defaults():
+    defaults = yaml.safe_load((ROLES / "mps" / "defaults" / "main.yml").read_text())
+    hub = yaml.safe_load((REPO / "hub_config" / "defaults.yaml").read_text())["gpus"]["mps"]
+    assert f"default('{hub['pipe_directory']}', true)" in defaults["mps_pipe_directory"]
+    assert f"default('{hub['log_directory']}', true)" in defaults["mps_log_directory"]

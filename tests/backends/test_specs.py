@@ -114,13 +114,39 @@ def test_hostile_or_broken_values_never_reach_the_spec(overrides) -> None:
         _spec(**overrides)
 
 
-def test_mps_share_reaches_the_nodes_mps_daemon() -> None:
-    spec = _spec(slice_name="mps.20gb", device_uuid="GPU-4f2a7a53-3a55-5d8a-9d38-5b0c2f1e9a11")
-    assert spec.device_requests[0]["DeviceIDs"] == ["GPU-4f2a7a53-3a55-5d8a-9d38-5b0c2f1e9a11"]
-    assert spec.volumes["/tmp/nvidia-mps"] == {"bind": "/tmp/nvidia-mps", "mode": "rw"}
-    assert spec.environment["CUDA_MPS_PIPE_DIRECTORY"] == "/tmp/nvidia-mps"
+GPU = "GPU-4f2a7a53-3a55-5d8a-9d38-5b0c2f1e9a11"
+
+
+def test_mps_share_reaches_its_gpus_mps_daemon() -> None:
+    """Exactly its GPU's pipe folder (the mps role's <pipe_directory>/<index>), mounted at
+    the same path, the two MPS folders in the environment, and the host's IPC."""
+    spec = _spec(slice_name="mps.20gb", device_uuid=GPU, gpu_index=2)
+    assert spec.device_requests[0]["DeviceIDs"] == [GPU]
+    mps = {k: v for k, v in spec.volumes.items() if "mps" in k}
+    assert mps == {"/run/nvidia-mps/2": {"bind": "/run/nvidia-mps/2", "mode": "rw"}}
+    assert spec.environment["CUDA_MPS_PIPE_DIRECTORY"] == "/run/nvidia-mps/2"
+    assert spec.environment["CUDA_MPS_LOG_DIRECTORY"] == "/var/log/nvidia-mps/2"
     assert spec.ipc_mode == "host"
-    assert _spec().ipc_mode is None and "/tmp/nvidia-mps" not in _spec().volumes
+    moved = DockerSettings(mps_pipe_directory="/srv/mps", mps_log_directory="/srv/mps-logs")
+    spec = _spec(slice_name="mps.10gb", device_uuid=GPU, gpu_index=0, settings=moved)
+    assert "/srv/mps/0" in spec.volumes and "/run/nvidia-mps/0" not in spec.volumes
+    assert spec.environment["CUDA_MPS_LOG_DIRECTORY"] == "/srv/mps-logs/0"
+    plain = _spec()
+    assert plain.ipc_mode is None and not any("mps" in k for k in plain.volumes)
+    assert not any(k.startswith("CUDA_MPS_") for k in plain.environment)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"gpu_index": None},
+        {"settings": DockerSettings(mps_pipe_directory="/run/../etc")},
+        {"settings": DockerSettings(mps_log_directory="relative")},
+    ],
+)
+def test_mps_share_without_its_gpu_or_with_a_bad_folder_is_refused(overrides) -> None:
+    with pytest.raises(SpecError):
+        _spec(**{"slice_name": "mps.20gb", "device_uuid": GPU, "gpu_index": 1, **overrides})
 
 
 def test_image_tags_and_device_requests() -> None:
@@ -128,3 +154,76 @@ def test_image_tags_and_device_requests() -> None:
     assert image_tag("base", {"base": "registry.example:5000/sandbox/base:2.1"}).endswith(":2.1")
     assert device_request(MIG)["DeviceIDs"] == [MIG]
     assert dataclasses.replace(DockerSettings(), device_requests=False).device_requests is False
+
+
+def _job(**overrides):
+    from spawners.backends.slurm_script import SlurmJob
+
+    kwargs = dict(
+        job_name="sandbox-9", workdir="/home/erin", output="/home/erin/.sandbox-slurm-%j.log",
+        export=("SANDBOX_SLICE",), command=("/envs/base/bin/batchspawner-singleuser",),
+        cpus=4, memory_mib=30720, gres="mps:25",
+        mps_folders=(("gpu02", "/run/nvidia-mps/1", "/var/log/nvidia-mps/1"),),
+    )  # fmt: skip
+    kwargs.update(overrides)
+    return SlurmJob(**kwargs)
+
+
+def test_slurm_mps_job_picks_the_folders_of_the_node_it_runs_on() -> None:
+    """Slurm picks the node (one MPS GPU per node): one ``case`` line on SLURMD_NODENAME;
+    a node without a declared MPS GPU stops the job instead of running without MPS."""
+    from spawners.backends.slurm_script import render_batch_script
+
+    script = render_batch_script(_job())
+    line = next(x for x in script.splitlines() if x.startswith("case "))
+    assert line == (
+        'case "${SLURMD_NODENAME:-}" in gpu02) export CUDA_MPS_PIPE_DIRECTORY=/run/nvidia-mps/1'
+        ' CUDA_MPS_LOG_DIRECTORY=/var/log/nvidia-mps/1 ;; *) echo "sandbox: the site file'
+        ' declares no MPS GPU on node ${SLURMD_NODENAME:-?}" >&2; exit 1 ;; esac'
+    )
+    anywhere = render_batch_script(_job(mps_folders=(("*", "/srv/mps/0", "/srv/logs/0"),)))
+    assert "*) export CUDA_MPS_PIPE_DIRECTORY=/srv/mps/0" in anywhere and "exit 1" not in anywhere
+    assert "case " not in render_batch_script(_job(mps_folders=(), gres="gpu:1g.10gb:1"))
+
+
+@pytest.mark.parametrize(
+    "folders",
+    [
+        (("gpu02; rm -rf /", "/run/nvidia-mps/1", "/var/log/nvidia-mps/1"),),
+        (("gpu02", "/run/nvidia-mps/1 x", "/var/log/nvidia-mps/1"),),
+        (("gpu02", "/run/nvidia-mps/%j", "/var/log/nvidia-mps/1"),),
+        (("gpu02", "/run/../etc", "/var/log/nvidia-mps/1"),),
+        (("", "/run/nvidia-mps/1", "/var/log/nvidia-mps/1"),),
+    ],
+)
+def test_slurm_mps_folders_never_reach_a_script_unchecked(folders) -> None:
+    from spawners.backends.slurm_script import ScriptError, render_batch_script
+
+    with pytest.raises(ScriptError):
+        render_batch_script(_job(mps_folders=folders))
+
+
+def test_apptainer_binds_the_mps_pipe_directory_writable() -> None:
+    from spawners.backends.slurm_script import ImageRunner
+
+    runner = ImageRunner(
+        "apptainer", "/shared/legal.sif", binds=(("/shared/models", "/opt/models"),),
+        writable_binds=(("/run/nvidia-mps", "/run/nvidia-mps"),),
+    )  # fmt: skip
+    words = runner.command(())
+    assert words[:7] == (
+        "/usr/bin/apptainer", "exec", "--nv", "--bind", "/shared/models:/opt/models:ro",
+        "--bind", "/run/nvidia-mps:/run/nvidia-mps:rw",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "folder", ["relative/mps", "/run/../etc", "/run/nvidia-mps/", "/run//mps", "/run/mps x"]
+)
+def test_site_refuses_mps_folders_that_are_not_plain_absolute(folder, tmp_path) -> None:
+    from hub_config.site import SiteError, load_site
+
+    site = tmp_path / "site.yaml"
+    site.write_text(f"site: {{name: t}}\ngpus: {{mps: {{pipe_directory: '{folder}'}}}}\n")
+    with pytest.raises(SiteError, match="gpus.mps.pipe_directory"):
+        load_site(site, env={})
