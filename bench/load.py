@@ -21,6 +21,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -42,6 +43,7 @@ READY_TIMEOUT_S = 600.0
 SIMULATED_GPUS = 8
 STOCK_PREFIX = "sbxload"
 CODE = "sum(i * i for i in range(200_000))"
+LOGS = Path(__file__).resolve().parent.parent / ".cache" / "bench"
 LOGIN = "login?next=%2Fhub%2Fhome"
 """Log in to the home page: stock JupyterHub's default next page (/hub/spawn) would start
 the server itself, before the journey's timed start."""
@@ -269,6 +271,7 @@ def phase(hub: Hub, passwords: dict[str, str], body: dict | None) -> dict[str, A
     starts = [j.start_s for j in journeys if j.start_s is not None]
     return {
         "users": len(users),
+        "started": len(starts),
         "ok": sum(j.ok for j in journeys),
         "failed": sum(not j.ok for j in journeys),
         "errors": sorted({j.error for j in journeys if j.error})[:5],
@@ -312,6 +315,11 @@ def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g
         finally:
             ours.stop()
             stock.stop()
+            # The hubs' logs outlive the run's temp folder: a failed start is read there.
+            LOGS.mkdir(parents=True, exist_ok=True)
+            for hub in (ours, stock):
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(hub.log_path, LOGS / f"load-{hub.name}.log")
     return {"phases": results, "ramp_s": RAMP_S, "simulated_gpus": SIMULATED_GPUS}
 
 
@@ -321,6 +329,7 @@ def render(results: dict[str, Any]) -> str:
             p["arm"],
             p["users"],
             p["slice"],
+            f"{p.get('started', 'n/a')} / {p['users']}",
             f"{p['ok']} / {p['failed']}",
             p["start_p50_s"] or "n/a",
             p["start_p95_s"] or "n/a",
@@ -336,7 +345,8 @@ def render(results: dict[str, Any]) -> str:
                 "arm",
                 "users",
                 "slice",
-                "ok / failed",
+                "servers up",
+                "journeys ok / failed",
                 "start p50",
                 "start p95",
                 "hub CPU",

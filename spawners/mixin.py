@@ -208,8 +208,7 @@ class SliceSpawnerMixin(Spawner):
         def told(place: int, starting: int) -> None:
             self._emit(
                 20,
-                f"waiting for a turn to start: number {place} in line, "
-                f"{starting} starting now ...",
+                f"waiting for a turn to start: number {place} in line, {starting} starting now ...",
             )
 
         try:

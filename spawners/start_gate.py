@@ -41,6 +41,10 @@ class StartGate:
         self._line: deque[object] = deque()
         self._changed = asyncio.Condition()
 
+    def __deepcopy__(self, memo: dict) -> StartGate:
+        # traitlets deep-copies config values into each spawner; the gate must stay one.
+        return self
+
     @property
     def starting(self) -> int:
         return self._starting

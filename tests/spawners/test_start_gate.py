@@ -16,6 +16,19 @@ def test_auto_capacity_follows_the_host() -> None:
     assert simultaneous_starts(7, cpus=64) == 7
 
 
+def test_every_spawner_configured_with_a_gate_shares_that_one_gate() -> None:
+    # traitlets deep-copies config values into each instance: the gate must survive it.
+    from traitlets.config import Config
+
+    from spawners.mixin import SliceSpawnerMixin
+
+    c = Config()
+    gate = StartGate(3)
+    c.SliceSpawnerMixin.start_gate = gate
+    one, two = SliceSpawnerMixin(config=c), SliceSpawnerMixin(config=c)
+    assert one.start_gate is gate and two.start_gate is gate
+
+
 def test_a_gate_needs_room() -> None:
     with pytest.raises(ValueError):
         StartGate(0)
