@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
 REQUIREMENTS := $(wildcard requirements/*.txt)
 
-.PHONY: run test check setup lint format bench system-packages clean
+.PHONY: run test check setup lint format bench system-packages images clean
 
 ## run: set up and start the hub in the foreground with the embedded default site
 run: setup
@@ -33,8 +33,12 @@ $(VENV)/.installed: $(REQUIREMENTS) pyproject.toml $(wildcard extensions/jupyter
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(addprefix -r ,$(REQUIREMENTS))
 	$(PY) -m pip install -q --no-deps -e .
-	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
-	cp extensions/jupyter-config/jupyter_server_config.d/*.json $(VENV)/etc/jupyter/jupyter_server_config.d/
+	@# An editable install skips the package's data-files (pyproject.toml), which enable
+	@# the server extension; lay them into the venv from that same table.
+	$(PY) -c 'import pathlib, shutil, sys, tomllib; \
+	  table = tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["data-files"]; \
+	  dirs = {pathlib.Path(sys.prefix, d): fs for d, fs in table.items()}; \
+	  [d.mkdir(parents=True, exist_ok=True) or [shutil.copy(f, d) for f in fs] for d, fs in dirs.items()]'
 	touch $@
 
 node_modules/.bin/configurable-http-proxy: package.json
@@ -43,6 +47,11 @@ node_modules/.bin/configurable-http-proxy: package.json
 
 system-packages:
 	bash scripts/install-system-packages.sh
+
+## images: build the five images (CPU variant) into the Docker daemon named by DOCKER_HOST,
+## else into a private dockerd on .cache/images/docker; GPU=1: the CUDA variant (build host)
+images: system-packages setup
+	$(PY) images/build_images.py $(if $(filter 1,$(GPU)),--gpu)
 
 lint: setup
 	$(VENV)/bin/ruff check .

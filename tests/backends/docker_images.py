@@ -1,10 +1,11 @@
-"""Images and a fake NVIDIA runtime hook for the Docker backend tests.
+"""The images `make images` builds, for every test that starts containers, and a fake
+NVIDIA runtime hook for the Docker backend tests.
 
-- The single-user test image: Debian's Python and a venv with the single-user server
-  (``docker_image/Dockerfile.base``, built once from the debootstrap rootfs that
-  tests/images caches, then kept as a tarball in ``.cache/images/``), plus a thin layer
-  with this checkout's server extension, rebuilt each run (seconds).
-- A crashing image: the bare rootfs whose command exits at once.
+- The five product images (sandbox/base, speech, vision, medical, legal), built by
+  images/build_images.py into a dockerd whose data root persists in .cache/images/docker
+  (ignored by git): a run with nothing changed finds every build by its content key and
+  pays only the daemon's start; a code change rebuilds only the thin product layers.
+- A crashing image: sandbox/base whose entry point exits at once.
 - ``nvidia-container-runtime-hook``: dockerd registers its ``nvidia`` device driver when
   this program is on its PATH and then hands a container's device request to it as an
   OCI prestart hook, with ``NVIDIA_VISIBLE_DEVICES`` in the container's spec. The fake
@@ -14,24 +15,25 @@
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import importlib.util
+import json
 import os
-import shutil
 import subprocess
-import tempfile
+import sys
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
-from tests.images.conftest import ROOTFS_TARBALL, build_rootfs_tarball
+from tests.images.conftest import IMAGES_DIR, ROOTFS_TARBALL
 from tests.support.dockerd import DockerDaemon, in_ci, require_tool
 
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent / "docker_image"
-CACHE = ROOT / ".cache" / "images"
-ROOTFS_TAG = "sandbox-ci/bookworm:minbase"
-BASE_TAG = "sandbox-test/singleuser-base"
-SERVER_TAG = "sandbox-test/singleuser:latest"
+SERVER_TAG = "sandbox/base:latest"
+"""The image a server runs when a test needs just one (what the hub runs for ``base``)."""
 CRASH_TAG = "sandbox-test/crash:latest"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
@@ -43,6 +45,18 @@ devices=$(grep -o 'NVIDIA_VISIBLE_DEVICES=[^"]*' "$bundle/config.json" | head -n
 echo "$1 $devices" >> {log}
 exit 0
 """
+
+
+@cache
+def build_images() -> ModuleType:
+    """images/build_images.py as a module (images/ is not a package)."""
+    path = IMAGES_DIR / "build_images.py"
+    spec = importlib.util.spec_from_file_location("sandbox_build_images", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def require_docker_and_rootfs() -> None:
@@ -65,57 +79,64 @@ def install_fake_nvidia_hook(folder: Path) -> Path:
     return log
 
 
-def _base_key() -> str:
-    return hashlib.sha256((HERE / "Dockerfile.base").read_bytes()).hexdigest()[:12]
+@contextlib.contextmanager
+def image_cache_daemon(**start_args) -> Iterator[DockerDaemon]:
+    """A private dockerd on the persistent image store (one at a time: `make images` or
+    another test run waits), emptied of whatever containers, volumes and networks an
+    interrupted run left."""
+    images = build_images()
+    with (
+        images.data_root_lock(images.DATA_ROOT),
+        DockerDaemon.start(data_root=images.DATA_ROOT, **start_args) as daemon,
+    ):
+        leftovers = daemon.docker("ps", "-aq").stdout.split()
+        if leftovers:
+            daemon.docker("rm", "-f", "-v", *leftovers)
+        volumes = daemon.docker("volume", "ls", "-q").stdout.split()
+        if volumes:
+            daemon.docker("volume", "rm", "-f", *volumes)
+        daemon.docker("network", "prune", "-f")
+        yield daemon
 
 
-def _load_or_build_base(daemon: DockerDaemon) -> str:
-    tag = f"{BASE_TAG}:{_base_key()}"
-    cached = CACHE / f"singleuser-base-{_base_key()}.tar"
-    if cached.exists():
-        daemon.docker("load", "-i", str(cached), timeout=600)
-        return tag
-    with tempfile.TemporaryDirectory() as context:
-        shutil.copy(HERE / "Dockerfile.base", Path(context) / "Dockerfile")
-        shutil.copy(CA_BUNDLE, Path(context) / "ca.crt")
-        daemon.docker(
-            "build", "--network", "host", "--build-arg", f"BASE_IMAGE={ROOTFS_TAG}",
-            "-t", tag, context, timeout=1200,
-        )  # fmt: skip
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{os.getpid()}.partial")
+def ensure_images(daemon: DockerDaemon) -> list[Any]:
+    """The five images in ``daemon`` (the image store's own: built or found by key),
+    sandbox/<image>:latest pointing at this checkout's build."""
+    images = build_images()
     try:
-        daemon.docker("save", "-o", str(partial), tag, timeout=600)
-        partial.replace(cached)
-    finally:
-        partial.unlink(missing_ok=True)
-    return tag
+        return images.build(images.Docker(daemon.env))
+    except images.BuildError as e:
+        pytest.fail(f"make images failed: {e}")
 
 
 def build_test_images(daemon: DockerDaemon) -> None:
-    """Make SERVER_TAG (also tagged sandbox/base and sandbox/vision) and CRASH_TAG."""
-    tarball = build_rootfs_tarball(ROOTFS_TARBALL)
-    daemon.docker("import", str(tarball), ROOTFS_TAG, timeout=300)
-    daemon.docker("build", "-t", CRASH_TAG, "-", input=f'FROM {ROOTFS_TAG}\nCMD ["/bin/false"]\n')
-    base = _load_or_build_base(daemon)
-    with tempfile.TemporaryDirectory() as context:
-        src = Path(context) / "src"
-        # Python only: the JupyterLab extension's node_modules are not the server's.
-        skip = shutil.ignore_patterns("__pycache__", "labextension", "node_modules")
-        for package in ("extensions", "spawners"):
-            shutil.copytree(ROOT / package, src / package, ignore=skip)
-        shutil.copy(HERE / "Dockerfile", Path(context) / "Dockerfile")
-        daemon.docker(
-            "build", "--build-arg", f"BASE_IMAGE={base}", "-t", SERVER_TAG, context, timeout=600
-        )
-    for name in ("base", "vision"):
-        daemon.docker("tag", SERVER_TAG, f"sandbox/{name}")
+    """The five images and CRASH_TAG in ``daemon``. A daemon on another data root gets
+    them from the image store (built there first when needed) by save and load."""
+    images = build_images()
+    if _data_root(daemon) == images.DATA_ROOT:
+        ensure_images(daemon)
+    else:
+        tags = [f"sandbox/{name}:latest" for name in images.IMAGES]
+        with image_cache_daemon() as store:
+            ensure_images(store)
+            save = subprocess.Popen(
+                ["docker", "save", *tags], env=store.env, stdout=subprocess.PIPE
+            )
+            daemon.docker("load", stdin=save.stdout, timeout=1800)
+            assert save.wait() == 0, "docker save from the image store failed"
+    daemon.docker(
+        "build", "-t", CRASH_TAG, "-",
+        input=f'FROM {SERVER_TAG}\nENTRYPOINT ["/bin/false"]\n',
+    )  # fmt: skip
+
+
+def _data_root(daemon: DockerDaemon) -> Path:
+    info = daemon.docker("info", "--format", "{{.DockerRootDir}}").stdout.strip()
+    return Path(info).resolve()
 
 
 def containers(daemon: DockerDaemon) -> list[dict]:
     """``docker inspect`` of every container of this daemon."""
-    import json
-
     ids = daemon.docker("ps", "-aq").stdout.split()
     if not ids:
         return []
@@ -124,7 +145,3 @@ def containers(daemon: DockerDaemon) -> list[dict]:
 
 def volume_names(daemon: DockerDaemon) -> list[str]:
     return daemon.docker("volume", "ls", "-q").stdout.split()
-
-
-def run_quietly(*args: str) -> None:
-    subprocess.run(list(args), capture_output=True, check=False)

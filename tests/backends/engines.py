@@ -17,6 +17,7 @@ import requests
 
 from tests.backends.docker_images import (
     build_test_images,
+    image_cache_daemon,
     install_fake_nvidia_hook,
     require_docker_and_rootfs,
 )
@@ -191,7 +192,7 @@ def docker_engine(tmp_path_factory) -> Iterator[tuple[DockerDaemon, Path]]:
     with pytest.MonkeyPatch.context() as mp:
         # dockerd looks for the NVIDIA hook on its PATH when it starts.
         mp.setenv("PATH", f"{tmp / 'hook'}:{os.environ['PATH']}")
-        with DockerDaemon.start() as daemon:
+        with image_cache_daemon() as daemon:
             mp.undo()
             build_test_images(daemon)
             yield daemon, hook_log

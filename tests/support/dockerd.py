@@ -92,8 +92,15 @@ class DockerDaemon:
     @classmethod
     @contextlib.contextmanager
     def start(
-        cls, *, extra_args: tuple[str, ...] = (), deadline_s: float = START_DEADLINE_S
+        cls,
+        *,
+        extra_args: tuple[str, ...] = (),
+        deadline_s: float = START_DEADLINE_S,
+        data_root: Path | None = None,
     ) -> Iterator[DockerDaemon]:
+        """``data_root``: keep images (and containers) in this folder, which outlives the
+        daemon (the caller makes sure no other daemon uses it meanwhile); default a
+        throw-away one beside the socket."""
         for command in ("dockerd", "docker"):
             if shutil.which(command) is None:
                 raise DockerUnavailable(f"{command} is not installed")
@@ -101,7 +108,7 @@ class DockerDaemon:
         sock, log = root / "docker.sock", root / "dockerd.log"
         cmd = [
             "dockerd",
-            "--data-root", str(root / "data"),
+            "--data-root", str(data_root or root / "data"),
             "--exec-root", str(root / "exec"),
             "--pidfile", str(root / "dockerd.pid"),
             "--host", f"unix://{sock}",
@@ -129,6 +136,8 @@ class DockerDaemon:
         finally:
             daemon.stop()
             _unmount_below(root)
+            if data_root is not None:
+                _unmount_below(data_root)
             shutil.rmtree(root, ignore_errors=True)
 
     def _wait_ready(self, deadline_s: float) -> None:
