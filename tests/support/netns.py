@@ -76,7 +76,8 @@ def _subnet_in_use(subnet: ipaddress.IPv4Network) -> bool:
     return False
 
 
-def _free_subnet() -> ipaddress.IPv4Network:
+def free_subnet() -> ipaddress.IPv4Network:
+    """A private /24 that no interface or route of this host uses."""
     for _ in range(100):
         subnet = ipaddress.ip_network(
             f"10.{200 + secrets.randbelow(50)}.{secrets.randbelow(256)}.0/24"
@@ -122,7 +123,7 @@ class Network:
     def start(cls, names: Sequence[str]) -> Iterator[Network]:
         require_netns()
         tag = secrets.token_hex(3)
-        net = cls(bridge=f"sbxbr{tag}", subnet=_free_subnet())
+        net = cls(bridge=f"sbxbr{tag}", subnet=free_subnet())
         try:
             net._make_bridge()
             for i, name in enumerate(names):
