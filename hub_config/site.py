@@ -145,28 +145,12 @@ def validate(doc: Any, source: str) -> None:
 
 
 def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
-    # What a schema cannot say: MIG layouts must respect the placement table.
-    from spawners.core.placement import fits
-    from spawners.core.profiles import slice_profile
+    # What a schema cannot say: a MIG GPU's model is one the catalogue knows, and its
+    # layout uses that model's profiles at valid, free start slots.
+    from spawners.inventory.declared import layout_errors
 
-    for node in doc["gpus"].get("nodes", []):
-        for gpu in node["gpus"]:
-            layout = gpu.get("layout", [])
-            if layout and gpu["mode"] != "mig":
-                raise SiteError(
-                    f"site file {source}: node {node['name']} GPU {gpu['index']}: a layout needs mode: mig"
-                )
-            mask = compute = 0
-            for inst in sorted(layout, key=lambda i: i["start"]):
-                profile = slice_profile(inst["profile"])
-                if not fits(profile, inst["start"], mask, compute):
-                    raise SiteError(
-                        f"site file {source}: node {node['name']} GPU {gpu['index']}: "
-                        f"{inst['profile']} cannot start at slot {inst['start']} "
-                        f"(valid starts {list(profile.valid_starts)}, no overlap, at most 7 compute slices)"
-                    )
-                mask |= ((1 << profile.memory_slots) - 1) << inst["start"]
-                compute += profile.compute
+    for error in layout_errors(doc["gpus"])[:1]:
+        raise SiteError(f"site file {source}: {error}")
     if doc["gpus"]["nvml_create_instances"] and doc["gpus"]["mig_strategy"] != "dynamic":
         raise SiteError(
             f"site file {source}: gpus.nvml_create_instances needs gpus.mig_strategy: dynamic"

@@ -1,13 +1,18 @@
 """The spawn form: images and slices this user may pick, with live free counts, and on a
-hub with teams the user's team, limits and GPU-hours left."""
+hub with teams the user's team, limits and GPU-hours left.
+
+On a site whose GPUs are of several models, the MIG slices are listed by GPU family
+(``H100 80GB``, ``H200 141GB``): each family's own profiles under its name, as
+``spawners.core.allocator.slice_families`` says which GPUs can hold each slice."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from spawners.core.options import Choices
 from spawners.core.policy import BudgetStatus, LimitRefusal, Membership, format_hours
-from spawners.core.profiles import slice_profile
+from spawners.core.profiles import SliceKind, slice_profile
 
 
 def render_form(
@@ -18,7 +23,10 @@ def render_form(
     membership: Membership | None = None,
     budget: BudgetStatus | None = None,
     refusal: LimitRefusal | None = None,
+    families: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
+    """``families``: for each GPU slice, the GPU families that can hold it (None: the
+    slices are listed without families, as on a site of one model)."""
     if refusal is not None:
         return (
             f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
@@ -29,21 +37,20 @@ def render_form(
         f"{escape(i)}: {escape(descriptions.get(i, ''))}</option>"
         for i in choices.images
     )
-    rows = []
-    for name in choices.slices:
-        profile = slice_profile(name)
-        count = free.get(name)
-        if not profile.needs_gpu:
-            label, disabled = "always available", ""
-        else:
-            label = f"{count or 0} free"
-            disabled = " disabled" if not count else ""
-        checked = " checked" if name == choices.default_slice and not disabled else ""
-        rows.append(
-            f'<label class="sandbox-slice"><input type="radio" name="slice" value="{escape(name)}"'
-            f"{checked}{disabled}> <strong>{escape(name)}</strong> {escape(profile.description)}"
-            f' <span class="sandbox-free" data-slice="{escape(name)}">({escape(label)})</span></label><br>'
-        )
+    rows = [_slice_row(name, choices, free, families) for name in choices.slices]
+    groups = _family_groups(choices.slices, families)
+    if groups:
+        rows = []
+        for heading, names in groups:
+            inner = "".join(_slice_row(n, choices, free, families) for n in names)
+            if heading is None:
+                rows.append(inner)
+            else:
+                rows.append(
+                    f'<div class="sandbox-family" data-family="{escape(heading)}">'
+                    f'<p class="sandbox-family-name"><strong>{escape(heading)}</strong> GPUs</p>'
+                    f"{inner}</div>"
+                )
     return (
         f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
         f"{_team_panel(membership, budget)}"
@@ -51,6 +58,57 @@ def render_form(
         f'<select id="sandbox-image" name="image" class="form-control">{images}</select>'
         f"<fieldset><legend>Slice</legend>{''.join(rows)}</fieldset></div>"
     )
+
+
+def _slice_row(
+    name: str,
+    choices: Choices,
+    free: dict[str, int],
+    families: Mapping[str, Sequence[str]] | None,
+) -> str:
+    profile = slice_profile(name)
+    count = free.get(name)
+    if not profile.needs_gpu:
+        label, disabled = "always available", ""
+    else:
+        label = f"{count or 0} free"
+        disabled = " disabled" if not count else ""
+    checked = " checked" if name == choices.default_slice and not disabled else ""
+    on = ""
+    if families and profile.kind is not SliceKind.MIG and families.get(name):
+        on = f" on {' or '.join(families[name])}"
+    family = (families or {}).get(name) or ()
+    tag = f' data-family="{escape(" / ".join(family))}"' if family else ""
+    return (
+        f'<label class="sandbox-slice"><input type="radio" name="slice" value="{escape(name)}"'
+        f"{checked}{disabled}{tag}> "
+        f"<strong>{escape(name)}</strong> {escape(profile.description + on)}"
+        f' <span class="sandbox-free" data-slice="{escape(name)}">({escape(label)})</span></label><br>'
+    )
+
+
+def _family_groups(
+    slices: Sequence[str], families: Mapping[str, Sequence[str]] | None
+) -> list[tuple[str | None, list[str]]]:
+    """The form's sections: the slices that are not MIG (cpu first) stay where they
+    are; MIG slices go under their GPU families, in the order the site lists them.
+    Empty when there is one family or none (nothing to group)."""
+    if not families:
+        return []
+    headings: dict[str, list[str]] = {}
+    for name in slices:
+        if slice_profile(name).kind is SliceKind.MIG:
+            heading = " / ".join(families.get(name) or ()) or "MIG"
+            headings.setdefault(heading, []).append(name)
+    if len(headings) < 2:
+        return []
+    before = [n for n in slices if slice_profile(n).kind is SliceKind.CPU]
+    after = [n for n in slices if slice_profile(n).kind not in (SliceKind.CPU, SliceKind.MIG)]
+    groups: list[tuple[str | None, list[str]]] = [(None, before)] if before else []
+    groups += list(headings.items())
+    if after:
+        groups.append((None, after))
+    return groups
 
 
 def _team_panel(membership: Membership | None, budget: BudgetStatus | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from spawners.core.allocator import gpu_states
 from spawners.core.model import GpuMode, Inventory
 from spawners.core.placement import free_count
-from spawners.core.profiles import COMPUTE_SLICES, MEMORY_SLOTS, MIG_LARGEST_FIRST
+from spawners.core.profiles import COMPUTE_SLICES, MEMORY_SLOTS
 from spawners.ledger.records import AllocationRecord
 
 
@@ -36,7 +36,7 @@ def fragmentation_view(inventory: Inventory, live: list[AllocationRecord]) -> li
         holder_of = {slot: r for r in mine for slot in r.slots}
         state = states[gpu.uuid]
         blocked = []
-        for profile in MIG_LARGEST_FIRST:
+        for profile in gpu.table.largest_first:
             if not mine or free_count(profile, state.occupied_mask, state.compute_used) > 0:
                 continue
             compute_short = state.compute_used + profile.compute > COMPUTE_SLICES
@@ -66,6 +66,7 @@ def fragmentation_view(inventory: Inventory, live: list[AllocationRecord]) -> li
                 "gpu_uuid": gpu.uuid,
                 "gpu_index": gpu.index,
                 "node": gpu.node,
+                "family": gpu.family,
                 "free_slots": state.free_slots,
                 "compute_free": COMPUTE_SLICES - state.compute_used,
                 "memory_slots": MEMORY_SLOTS,

@@ -35,7 +35,7 @@ class SliceCollector(Collector):
     def collect(self):
         charged = CounterMetricFamily(
             "sandbox_gpu_hours",
-            "GPU-hours charged since the ledger began (H100-hours x slice weight)",
+            "GPU-hours charged since the ledger began (hours x the share of its GPU the slice holds)",
             labels=["team", "slice"],
         )
         hours: Counter[tuple[str, str]] = Counter()

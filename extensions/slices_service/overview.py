@@ -11,7 +11,7 @@ from spawners.core.profiles import MEMORY_SLOTS
 from spawners.ledger.records import AllocationRecord
 
 from .fragmentation import fragmentation_view
-from .views import gpu_header
+from .views import families_view, gpu_header
 
 
 def holder(record: AllocationRecord) -> dict[str, Any]:
@@ -57,6 +57,7 @@ def overview_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[st
         "strategy": inventory.strategy.value,
         "gpus": gpus,
         "free": free_counts(inventory, holdings),
+        "families": families_view(inventory),
         "without_gpu": [holder(r) for r in live if r.gpu_uuid is None],
         "fragmentation": fragmentation_view(inventory, live),
     }

@@ -4,22 +4,51 @@ from __future__ import annotations
 
 from typing import Any
 
-from spawners.core.allocator import free_counts, gpu_states
-from spawners.core.model import Gpu, Inventory
+from spawners.core.allocator import free_counts, gpu_states, slice_families
+from spawners.core.model import Gpu, GpuMode, Inventory
 from spawners.core.profiles import MEMORY_SLOTS
 from spawners.ledger.records import AllocationRecord
 
 
 def gpu_header(gpu: Gpu) -> dict[str, Any]:
-    """What every view says about a GPU itself."""
+    """What every view says about a GPU itself: its model, its family (``H200 141GB``)
+    and, for a MIG GPU, the profiles it has and where each can start."""
     return {
         "index": gpu.index,
         "uuid": gpu.uuid,
         "model": gpu.model,
+        "family": gpu.family,
         "node": gpu.node,
         "mode": gpu.mode.value,
         "memory_gb": gpu.memory_gb,
+        "mig_profiles": (
+            [
+                {
+                    "name": p.name,
+                    "memory_gb": p.memory_gb,
+                    "memory_slots": p.memory_slots,
+                    "compute": p.compute,
+                    "valid_starts": list(p.valid_starts),
+                }
+                for p in gpu.table.profiles
+            ]
+            if gpu.mode is GpuMode.MIG
+            else []
+        ),
     }
+
+
+def families_view(inventory: Inventory) -> list[dict[str, Any]]:
+    """The GPU families of the site, each with its GPUs and the slices they offer."""
+    out: dict[str, dict[str, Any]] = {}
+    offered = slice_families(inventory)
+    for gpu in inventory.gpus:
+        family = out.setdefault(gpu.family, {"family": gpu.family, "gpus": [], "slices": []})
+        family["gpus"].append(gpu.index)
+    for name, labels in offered.items():
+        for label in labels:
+            out[label]["slices"].append(name)
+    return list(out.values())
 
 
 def inventory_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[str, Any]:
@@ -46,6 +75,7 @@ def inventory_view(inventory: Inventory, live: list[AllocationRecord]) -> dict[s
         "strategy": inventory.strategy.value,
         "gpus": gpus,
         "free": free_counts(inventory, holdings),
+        "families": families_view(inventory),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from spawners.core.profiles import SLICES_BY_NAME, SliceKind, SliceProfile
+from spawners.core.profiles import SLICES_BY_NAME, SliceKind, SliceProfile, sibling_slices
 
 HEADROOM = 0.8
 """A smaller slice must hold the peak in this fraction of its memory."""
@@ -38,7 +38,8 @@ def _family(profile: SliceProfile) -> frozenset[SliceKind]:
 
 
 def _candidates(profile: SliceProfile, allowed: Iterable[str] | None) -> list[SliceProfile]:
-    names = set(allowed) if allowed is not None else set(SLICES_BY_NAME)
+    # Without the site's list, only the slices of the GPU models that have this one.
+    names = set(allowed) if allowed is not None else set(sibling_slices(profile.name))
     family = _family(profile)
     return [p for n, p in SLICES_BY_NAME.items() if n in names and p.kind in family]
 

@@ -1,5 +1,11 @@
 """The allocator: given the inventory, what is held now and a requested slice, return
-a placement or a refusal that says what is free. Pure: no I/O, no clock."""
+a placement or a refusal that says what is free. Pure: no I/O, no clock.
+
+It places on geometry (8 memory slots, 7 compute slices, valid starts), which every GPU
+model of the catalogue shares; each GPU's own MIG table says which profile names it has
+and what they take on it. So a site mixing models works: a ``1g.18gb`` request only
+lands on an H200, a ``1g.10gb`` one only on a GPU whose table has ``1g.10gb``, and the
+placement carries the GPU-hour weight the slice has on the GPU it landed on."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .gpu_models import GPU_MODELS
 from .model import (
     Gpu,
     GpuMode,
@@ -62,7 +69,7 @@ def simulated_device_uuid(gpu_uuid: str, slice_name: str, start: int) -> str:
 
 def _can_hold(gpu: Gpu, profile: SliceProfile, strategy: MigStrategy) -> bool:
     if profile.kind is SliceKind.MIG:
-        if gpu.mode is not GpuMode.MIG:
+        if gpu.mode is not GpuMode.MIG or gpu.mig_profile(profile.name) is None:
             return False
         if strategy is MigStrategy.STATIC:
             return any(i.profile == profile.name for i in gpu.instances)
@@ -85,10 +92,30 @@ def _free_on_gpu(gpu: Gpu, state: GpuState, profile: SliceProfile, strategy: Mig
                 if inst.profile == profile.name
                 and slots_mask(inst.slots) & state.occupied_mask == 0
             )
-        return free_count(profile, state.occupied_mask, state.compute_used)
+        here = gpu.mig_profile(profile.name)
+        assert here is not None
+        return free_count(here, state.occupied_mask, state.compute_used)
     if profile.kind is SliceKind.MPS:
         return state.free_slots // profile.memory_slots
     return 1 if state.occupied_mask == 0 else 0
+
+
+WHOLE = "gpu"
+_MPS_AND_WHOLE: tuple[str, ...] = tuple(
+    n for n, p in SLICES_BY_NAME.items() if p.kind in (SliceKind.MPS, SliceKind.GPU)
+)
+
+
+def _holdable(gpu: Gpu, strategy: MigStrategy) -> tuple[str, ...]:
+    """The GPU slices this GPU could ever hold (what ``_can_hold`` says yes to)."""
+    if gpu.mode is GpuMode.MIG:
+        if strategy is MigStrategy.STATIC:
+            names = gpu.table.names
+            return tuple(dict.fromkeys(i.profile for i in gpu.instances if i.profile in names))
+        return gpu.table.names
+    if gpu.mode is GpuMode.MPS:
+        return _MPS_AND_WHOLE
+    return (WHOLE,)
 
 
 def free_counts(inventory: Inventory, holdings: Iterable[Holding]) -> dict[str, int]:
@@ -96,24 +123,39 @@ def free_counts(inventory: Inventory, holdings: Iterable[Holding]) -> dict[str, 
     at a time (each count alone, not all together). ``cpu`` is unlimited and omitted."""
     states = gpu_states(inventory, holdings)
     counts: dict[str, int] = {}
-    for profile in SLICES_BY_NAME.values():
-        if not profile.needs_gpu:
-            continue
-        if not any(_can_hold(g, profile, inventory.strategy) for g in inventory.gpus):
-            continue
-        counts[profile.name] = sum(
-            _free_on_gpu(g, states[g.uuid], profile, inventory.strategy) for g in inventory.gpus
-        )
-    return counts
+    for gpu in inventory.gpus:
+        state = states[gpu.uuid]
+        for name in _holdable(gpu, inventory.strategy):
+            profile = SLICES_BY_NAME[name]
+            counts[name] = counts.get(name, 0) + _free_on_gpu(
+                gpu, state, profile, inventory.strategy
+            )
+    return {n: counts[n] for n in SLICES_BY_NAME if n in counts}
 
 
 def offered_slices(inventory: Inventory) -> tuple[str, ...]:
     """Every slice some GPU of this inventory could ever hold (plus cpu)."""
-    return ("cpu",) + tuple(
-        p.name
-        for p in SLICES_BY_NAME.values()
-        if p.needs_gpu and any(_can_hold(g, p, inventory.strategy) for g in inventory.gpus)
-    )
+    held = {n for g in inventory.gpus for n in _holdable(g, inventory.strategy)}
+    return ("cpu",) + tuple(n for n in SLICES_BY_NAME if n in held)
+
+
+def slice_families(inventory: Inventory) -> dict[str, tuple[str, ...]]:
+    """For every GPU slice this inventory offers: the GPU families (``H100 80GB``,
+    ``H200 141GB``) of the GPUs that can hold it, in inventory order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in offered_slices(inventory)[1:]:
+        profile = SLICES_BY_NAME[name]
+        labels: list[str] = []
+        for gpu in inventory.gpus:
+            if _can_hold(gpu, profile, inventory.strategy) and gpu.family not in labels:
+                labels.append(gpu.family)
+        out[name] = tuple(labels)
+    return out
+
+
+def catalogue_families(slice_name: str) -> tuple[str, ...]:
+    """The catalogue's GPU families that have a MIG profile of this name."""
+    return tuple(m.label for m in GPU_MODELS if m.profile(slice_name) is not None)
 
 
 def allocate(
@@ -132,7 +174,10 @@ def allocate(
     states = gpu_states(inventory, holdings)
     candidates = [g for g in inventory.gpus if _can_hold(g, profile, inventory.strategy)]
     if not candidates:
-        return Refusal(RefusalCode.NOT_OFFERED, slice_name, free_counts(inventory, holdings))
+        families = catalogue_families(slice_name) if profile.kind is SliceKind.MIG else ()
+        return Refusal(
+            RefusalCode.NOT_OFFERED, slice_name, free_counts(inventory, holdings), families
+        )
     if profile.kind is SliceKind.MIG and inventory.strategy is MigStrategy.STATIC:
         placement = _place_static_mig(candidates, states, profile)
     elif profile.kind is SliceKind.MIG:
@@ -149,13 +194,21 @@ def _place_static_mig(
 ) -> Placement | None:
     # Fill the most-used GPU first so whole GPUs stay free for large requests.
     for gpu in sorted(gpus, key=lambda g: (states[g.uuid].free_slots, g.index)):
+        here = gpu.mig_profile(profile.name)
         for inst in sorted(gpu.instances, key=lambda i: i.start):
             if (
                 inst.profile == profile.name
                 and slots_mask(inst.slots) & states[gpu.uuid].occupied_mask == 0
             ):
                 return Placement(
-                    profile.name, gpu.uuid, gpu.index, gpu.node, inst.start, inst.slots, inst.uuid
+                    profile.name,
+                    gpu.uuid,
+                    gpu.index,
+                    gpu.node,
+                    inst.start,
+                    inst.slots,
+                    inst.uuid,
+                    gpu_hour_weight=here.gpu_hour_weight if here else None,
                 )
     return None
 
@@ -168,24 +221,29 @@ def _place_dynamic_mig(
     simulated: bool,
 ) -> Placement | None:
     best: tuple | None = None
-    scored_states: set[GpuState] = set()
+    scored_states: set[tuple] = set()
     for gpu in (
         sorted(gpus, key=lambda g: g.index) if strategy is not PlacementStrategy.FIRST_FIT else gpus
     ):
         state = states[gpu.uuid]
+        here = gpu.mig_profile(profile.name)
+        assert here is not None
+        geometries = gpu.table.geometries
         if strategy is not PlacementStrategy.FIRST_FIT:
-            # GPUs in the same state score the same; the lowest index (seen first) wins.
-            if state in scored_states:
+            # GPUs in the same state (and of the same geometry) score the same; the
+            # lowest index (seen first) wins.
+            seen = (state, here.geometry, geometries)
+            if seen in scored_states:
                 continue
-            scored_states.add(state)
-        for start in profile.valid_starts:
-            if not fits(profile, start, state.occupied_mask, state.compute_used):
+            scored_states.add(seen)
+        for start in here.valid_starts:
+            if not fits(here, start, state.occupied_mask, state.compute_used):
                 continue
             if strategy is PlacementStrategy.FIRST_FIT:
-                return _mig_placement(gpu, profile, start, simulated)
+                return _mig_placement(gpu, here, start, simulated)
             # Lose the least capacity for large profiles; then pack the fuller GPU.
             key = (
-                placement_loss(profile, start, state.occupied_mask, state.compute_used),
+                placement_loss(here, start, state.occupied_mask, state.compute_used, geometries),
                 state.free_slots,
                 gpu.index,
                 start,
@@ -194,13 +252,22 @@ def _place_dynamic_mig(
                 best = (key, gpu, start)
     if best is None:
         return None
-    return _mig_placement(best[1], profile, best[2], simulated)
+    here = best[1].mig_profile(profile.name)
+    return _mig_placement(best[1], here, best[2], simulated)
 
 
-def _mig_placement(gpu: Gpu, profile: SliceProfile, start: int, simulated: bool) -> Placement:
-    device = simulated_device_uuid(gpu.uuid, profile.name, start) if simulated else None
+def _mig_placement(gpu: Gpu, here: SliceProfile, start: int, simulated: bool) -> Placement:
+    """``here``: the profile as it is on ``gpu`` (its geometry and weight there)."""
+    device = simulated_device_uuid(gpu.uuid, here.name, start) if simulated else None
     return Placement(
-        profile.name, gpu.uuid, gpu.index, gpu.node, start, profile_slots(profile, start), device
+        here.name,
+        gpu.uuid,
+        gpu.index,
+        gpu.node,
+        start,
+        profile_slots(here, start),
+        device,
+        gpu_hour_weight=here.gpu_hour_weight,
     )
 
 
@@ -225,11 +292,21 @@ def _place_shared(
                 0,
                 frozenset(range(MEMORY_SLOTS)),
                 gpu.uuid,
+                gpu_hour_weight=profile.gpu_hour_weight,
             )
         free = [s for s in range(MEMORY_SLOTS) if not state.occupied_mask & (1 << s)]
         if len(free) >= profile.memory_slots:
             slots = frozenset(free[: profile.memory_slots])
-            return Placement(profile.name, gpu.uuid, gpu.index, gpu.node, None, slots, gpu.uuid)
+            return Placement(
+                profile.name,
+                gpu.uuid,
+                gpu.index,
+                gpu.node,
+                None,
+                slots,
+                gpu.uuid,
+                gpu_hour_weight=profile.gpu_hour_weight,
+            )
     return None
 
 
@@ -237,9 +314,11 @@ __all__ = [
     "GpuState",
     "PlacementStrategy",
     "allocate",
+    "catalogue_families",
     "free_counts",
     "full_mask",
     "gpu_states",
     "offered_slices",
     "simulated_device_uuid",
+    "slice_families",
 ]

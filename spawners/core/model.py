@@ -1,12 +1,17 @@
 """The GPU and slice model: what exists (inventory), what is held (holdings),
-what a request gets (placement) or why it does not (refusal). Plain values only."""
+what a request gets (placement) or why it does not (refusal). Plain values only.
+
+Every GPU knows its model: ``Gpu.mig`` is the MIG table of that GPU (read from NVML on
+a real node, else the catalogue's table for ``Gpu.model``), so a request for a profile
+only some models have (``1g.18gb``: H200) only lands on a GPU that has it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 
-from .profiles import MEMORY_SLOTS, SliceProfile
+from .profiles import DEFAULT_TABLE, MEMORY_SLOTS, MigTable, SliceProfile, table_for_device
 
 
 class GpuMode(StrEnum):
@@ -29,12 +34,15 @@ class MigInstance:
     profile: str
     start: int
     uuid: str
+    size: int = 0
+    """Memory slots it takes; 0: the reference size of ``profile`` in the catalogue
+    (what the builders of an inventory pass is the size on its GPU)."""
 
     @property
     def slots(self) -> frozenset[int]:
         from .profiles import slice_profile
 
-        size = slice_profile(self.profile).memory_slots
+        size = self.size or slice_profile(self.profile).memory_slots
         return frozenset(range(self.start, self.start + size))
 
 
@@ -48,6 +56,27 @@ class Gpu:
     node: str = "localhost"
     instances: tuple[MigInstance, ...] = ()
     """Existing MIG instances; only read under the static strategy."""
+    mig: MigTable | None = None
+    """The MIG profiles this GPU offers; None: the catalogue table of ``model`` (the
+    H100 80GB table for a model the catalogue does not know)."""
+
+    def __post_init__(self) -> None:
+        if self.mig is None:
+            object.__setattr__(self, "mig", table_for_device(self.model) or DEFAULT_TABLE)
+
+    @property
+    def table(self) -> MigTable:
+        assert self.mig is not None
+        return self.mig
+
+    def mig_profile(self, name: str) -> SliceProfile | None:
+        """This GPU's MIG profile ``name`` (with its geometry here), or None."""
+        return self.table.profile(name)
+
+    @property
+    def family(self) -> str:
+        """The GPU family users see: ``H200 141GB``."""
+        return self.table.label
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,10 @@ class Placement:
     device_uuid: str | None = None
     """What CUDA_VISIBLE_DEVICES names: a MIG UUID, a GPU UUID, or None for cpu
     (and for a dynamic MIG instance not created yet)."""
+    gpu_hour_weight: Fraction | None = None
+    """The share of its GPU this slice is charged (on the GPU it landed on: a
+    ``1g.10gb`` is 1/7 of an H100 80GB but 1/4 of an A100 40GB); None: the name's
+    reference weight."""
 
     def as_holding(self) -> Holding:
         if self.gpu_uuid is None:
@@ -107,6 +140,8 @@ class Refusal:
     code: RefusalCode
     slice_name: str
     free_now: dict[str, int]
+    families: tuple[str, ...] = ()
+    """NOT_OFFERED for a MIG slice: the catalogue's GPU families that have it."""
 
     @property
     def message(self) -> str:
@@ -115,8 +150,10 @@ class Refusal:
         if self.code is RefusalCode.NO_CAPACITY:
             return f"No {self.slice_name} slice is free right now. Free now: {free}."
         if self.code is RefusalCode.NOT_OFFERED:
+            where = f" (a profile of {' and '.join(self.families)} GPUs)" if self.families else ""
             return (
-                f"This site has no GPU that can hold a {self.slice_name} slice. Free now: {free}."
+                f"This site has no GPU that can hold a {self.slice_name} slice{where}. "
+                f"Free now: {free}."
             )
         return f"Unknown slice {self.slice_name!r}."
 

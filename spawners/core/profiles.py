@@ -1,21 +1,58 @@
 """The slice catalogue: every slice a user can ask for, as data.
 
-MIG facts are the H100 80GB table (NVIDIA MIG User Guide, ``nvidia-smi mig -lgip``):
-placement runs over 8 memory slots and each profile has fixed valid start slots.
+A slice is named once for the whole site. MIG slices are the profiles of the GPU models
+in :mod:`spawners.core.gpu_models` (H100 80GB, H100 94GB, H200 141GB, A100 80GB and
+40GB): every model names the same placement geometry (8 memory slots, 7 compute
+slices, fixed valid start slots) in its own GB. A GPU knows its model through its
+:class:`MigTable`, which gives each of its profiles the geometry and GPU-hour weight it
+has *on that GPU* (``1g.10gb`` takes one memory slot of an H100 80GB but two of an A100
+40GB); :func:`slice_profile` gives a name's reference profile, the one of the first
+catalogue model that defines it.
+
 MPS shares and whole GPUs are this project's names for slices of non-MIG GPUs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from functools import cache
+from typing import NamedTuple
 
-MEMORY_SLOTS = 8
-"""Memory slots of one GPU (an H100 80GB has 8 of 10 GB)."""
+from .gpu_models import (
+    COMPUTE_SLICES,
+    DEFAULT_MODEL,
+    GPU_MODELS,
+    MEMORY_SLOTS,
+    MODELS_BY_KEY,
+    GpuModel,
+    canonical_profile_name,
+    model_for_device,
+)
 
-COMPUTE_SLICES = 7
-"""Compute slices of one MIG-enabled H100."""
+__all__ = [
+    "ALL_SLICES",
+    "COMPUTE_SLICES",
+    "CPU_ONLY",
+    "H100_MIG_PROFILES",
+    "MEMORY_SLOTS",
+    "MIG_LARGEST_FIRST",
+    "MIG_PROFILES",
+    "MPS_SHARES",
+    "SLICES_BY_NAME",
+    "SLICE_NAMES",
+    "WHOLE_GPU",
+    "Geometry",
+    "MigTable",
+    "SliceKind",
+    "SliceProfile",
+    "catalogue_table",
+    "mig_slice",
+    "sibling_slices",
+    "slice_profile",
+    "table_for_device",
+]
 
 
 class SliceKind(StrEnum):
@@ -25,13 +62,21 @@ class SliceKind(StrEnum):
     GPU = "gpu"
 
 
+class Geometry(NamedTuple):
+    """Where a MIG profile can go on one GPU: what the placement arithmetic needs."""
+
+    memory_slots: int
+    compute: int
+    valid_starts: tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class SliceProfile:
     """One slice a user can request.
 
-    ``memory_slots`` and ``compute`` are in units of an H100 80GB (8 memory slots,
-    7 compute slices). ``valid_starts`` applies to MIG only: MPS shares take any free
-    memory slots and a whole GPU takes all of them.
+    ``memory_slots`` and ``compute`` are eighths of the GPU's memory and sevenths of its
+    compute. ``valid_starts`` applies to MIG only: MPS shares take any free memory slots
+    and a whole GPU takes all of them.
     """
 
     name: str
@@ -43,6 +88,14 @@ class SliceProfile:
     gpu_hour_weight: Fraction
     mps_thread_percentage: int | None = None
     description: str = ""
+    profile_id: int | None = None
+    """MIG only: nvidia-smi's profile ID (``nvidia-smi mig -cgi <id>:<start>``)."""
+    nvml_profile: int | None = None
+    """MIG only: the NVML_GPU_INSTANCE_PROFILE_* value of this profile."""
+
+    @property
+    def geometry(self) -> Geometry:
+        return Geometry(self.memory_slots, self.compute, self.valid_starts)
 
     @property
     def max_per_gpu(self) -> int:
@@ -63,7 +116,15 @@ def _weight(compute: int, memory_slots: int) -> Fraction:
     return max(Fraction(compute, COMPUTE_SLICES), Fraction(memory_slots, MEMORY_SLOTS))
 
 
-def _mig(name: str, slots: int, compute: int, starts: tuple[int, ...], gb: int) -> SliceProfile:
+def _mig(
+    name: str,
+    slots: int,
+    compute: int,
+    starts: tuple[int, ...],
+    gb: int,
+    profile_id: int | None = None,
+    nvml_profile: int | None = None,
+) -> SliceProfile:
     return SliceProfile(
         name=name,
         kind=SliceKind.MIG,
@@ -73,7 +134,13 @@ def _mig(name: str, slots: int, compute: int, starts: tuple[int, ...], gb: int) 
         memory_gb=gb,
         gpu_hour_weight=_weight(compute, slots),
         description=f"MIG instance: {compute}/7 of the compute, {gb} GB",
+        profile_id=profile_id,
+        nvml_profile=nvml_profile,
     )
+
+
+mig_slice = _mig
+"""A MIG SliceProfile of the given geometry (what a MigTable read from NVML holds)."""
 
 
 def _mps(name: str, slots: int, threads: int) -> SliceProfile:
@@ -90,14 +157,121 @@ def _mps(name: str, slots: int, threads: int) -> SliceProfile:
     )
 
 
-H100_MIG_PROFILES: tuple[SliceProfile, ...] = (
-    _mig("1g.10gb", 1, 1, (0, 1, 2, 3, 4, 5, 6), 10),
-    _mig("1g.20gb", 2, 1, (0, 2, 4, 6), 20),
-    _mig("2g.20gb", 2, 2, (0, 2, 4), 20),
-    _mig("3g.40gb", 4, 3, (0, 4), 40),
-    _mig("4g.40gb", 4, 4, (0,), 40),
-    _mig("7g.80gb", 8, 7, (0,), 80),
-)
+def _largest_first(profiles: tuple[SliceProfile, ...]) -> tuple[SliceProfile, ...]:
+    # The order in which fragmentation-aware placement protects capacity.
+    return tuple(
+        sorted(profiles, key=lambda p: (p.memory_slots * p.compute, p.memory_slots), reverse=True)
+    )
+
+
+@dataclass(frozen=True)
+class MigTable:
+    """The MIG profiles one GPU offers, with the geometry each has on it.
+
+    Built from the catalogue for a known model (:func:`catalogue_table`) or, on a real
+    node, from NVML's own profile information (``spawners.inventory.nvml``)."""
+
+    model: str
+    """The catalogue key (``h200-141gb``); empty for a model the catalogue lacks."""
+    label: str
+    """The family as users see it: ``H200 141GB``."""
+    memory_gb: int
+    profiles: tuple[SliceProfile, ...]
+    source: str = "catalogue"
+    """``catalogue`` or ``nvml`` (read from the GPU's own profile information)."""
+    _by_name: dict[str, SliceProfile] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _largest: tuple[SliceProfile, ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
+    )
+    _geometries: tuple[Geometry, ...] = field(
+        default=(), init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in self.profiles})
+        largest = _largest_first(self.profiles)
+        object.__setattr__(self, "_largest", largest)
+        geometries: list[Geometry] = []
+        for p in largest:
+            if p.geometry not in geometries:
+                geometries.append(p.geometry)
+        object.__setattr__(self, "_geometries", tuple(geometries))
+
+    def profile(self, name: str) -> SliceProfile | None:
+        """This GPU's profile called ``name`` (aliases and ``+me`` variants accepted)."""
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
+        return self._by_name.get(canonical_profile_name(name, MODELS_BY_KEY.get(self.model)))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
+
+    @property
+    def largest_first(self) -> tuple[SliceProfile, ...]:
+        return self._largest
+
+    @property
+    def geometries(self) -> tuple[Geometry, ...]:
+        """Every profile's geometry, largest first (what capacity is measured in)."""
+        return self._geometries
+
+    def by_profile_id(self, profile_id: int) -> SliceProfile | None:
+        return next((p for p in self.profiles if p.profile_id == profile_id), None)
+
+
+def _table_of(model: GpuModel) -> MigTable:
+    return MigTable(
+        model=model.key,
+        label=model.label,
+        memory_gb=model.memory_gb,
+        profiles=tuple(
+            _mig(
+                p.name,
+                p.cls.memory_slots,
+                p.cls.compute,
+                p.cls.valid_starts,
+                p.memory_gb,
+                p.cls.profile_id,
+                p.cls.nvml_profile,
+            )
+            for p in model.profiles
+        ),
+    )
+
+
+CATALOGUE_TABLES: dict[str, MigTable] = {m.key: _table_of(m) for m in GPU_MODELS}
+DEFAULT_TABLE: MigTable = CATALOGUE_TABLES[DEFAULT_MODEL.key]
+
+
+def catalogue_table(model_key: str) -> MigTable:
+    """The built-in table of a catalogue model; KeyError for an unknown key."""
+    return CATALOGUE_TABLES[model_key]
+
+
+@cache
+def table_for_device(name: str, memory_mib: int | None = None) -> MigTable | None:
+    """The catalogue table of a GPU by its (NVML or site-file) name; None if unknown."""
+    model = model_for_device(name, memory_mib)
+    return None if model is None else CATALOGUE_TABLES[model.key]
+
+
+def _reference_profiles() -> tuple[SliceProfile, ...]:
+    out: dict[str, SliceProfile] = {}
+    for table in CATALOGUE_TABLES.values():
+        for p in table.profiles:
+            out.setdefault(p.name, p)
+    return tuple(out.values())
+
+
+H100_MIG_PROFILES: tuple[SliceProfile, ...] = DEFAULT_TABLE.profiles
+"""The H100 80GB table (the simulated default)."""
+
+MIG_PROFILES: tuple[SliceProfile, ...] = _reference_profiles()
+"""Every MIG slice name of the catalogue, each with its reference geometry."""
 
 MPS_SHARES: tuple[SliceProfile, ...] = (
     _mps("mps.10gb", 1, 13),
@@ -127,18 +301,27 @@ CPU_ONLY = SliceProfile(
     description="No GPU: CPU only",
 )
 
-ALL_SLICES: tuple[SliceProfile, ...] = (CPU_ONLY, *H100_MIG_PROFILES, *MPS_SHARES, WHOLE_GPU)
+ALL_SLICES: tuple[SliceProfile, ...] = (CPU_ONLY, *MIG_PROFILES, *MPS_SHARES, WHOLE_GPU)
 SLICES_BY_NAME: dict[str, SliceProfile] = {s.name: s for s in ALL_SLICES}
 SLICE_NAMES: tuple[str, ...] = tuple(SLICES_BY_NAME)
 
-# Largest first: the order in which fragmentation-aware placement protects capacity.
-MIG_LARGEST_FIRST: tuple[SliceProfile, ...] = tuple(
-    sorted(
-        H100_MIG_PROFILES, key=lambda p: (p.memory_slots * p.compute, p.memory_slots), reverse=True
-    )
-)
+MIG_LARGEST_FIRST: tuple[SliceProfile, ...] = DEFAULT_TABLE.largest_first
+"""The H100 80GB profiles, largest first."""
+
+
+def sibling_slices(name: str) -> tuple[str, ...]:
+    """Every slice a GPU that can hold ``name`` may also offer: for a MIG slice, the
+    profiles of every catalogue model that has it (``1g.18gb`` -> the H200's), else every
+    slice that is not MIG. What to choose among when the GPU itself is not known."""
+    profile = SLICES_BY_NAME.get(name)
+    if profile is None or profile.kind is not SliceKind.MIG:
+        return tuple(n for n, p in SLICES_BY_NAME.items() if p.kind is not SliceKind.MIG)
+    names = {
+        p.name for t in CATALOGUE_TABLES.values() if t.profile(name) is not None for p in t.profiles
+    }
+    return tuple(n for n in SLICES_BY_NAME if n in names)
 
 
 def slice_profile(name: str) -> SliceProfile:
-    """The profile called ``name``; KeyError for an unknown name."""
+    """The (reference) profile called ``name``; KeyError for an unknown name."""
     return SLICES_BY_NAME[name]

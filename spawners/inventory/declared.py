@@ -1,20 +1,118 @@
 """GPUs declared in the site file (clusters, and the layout the mig_layout role applies).
 
-A declared MIG layout becomes static instances; their UUIDs are only known on the node,
-so the declared inventory names them by node, GPU and slot until an engine reports the
-real ones."""
+A declared GPU names its model (``model: h200-141gb``, or the name NVML reports, such
+as ``NVIDIA H200``; an H100 80GB when not given): its MIG profiles, their geometry and
+its memory come from the catalogue for that model. A declared MIG layout becomes static
+instances; their UUIDs are only known on the node, so the declared inventory names them
+by node, GPU and slot until an engine reports the real ones."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from spawners.core.gpu_models import DEFAULT_MODEL, GPU_MODELS
 from spawners.core.model import Gpu, GpuMode, Inventory, MigInstance, MigStrategy
+from spawners.core.placement import fits
+from spawners.core.profiles import MigTable, table_for_device
 from spawners.inventory.simulated import stable_gpu_uuid
+
+DEFAULT_DECLARED_MODEL = DEFAULT_MODEL.device_names[0]
+"""What a declared GPU without ``model`` is: ``NVIDIA H100 80GB HBM3``."""
+
+
+class DeclaredGpuError(ValueError):
+    """A declared GPU or layout the hub cannot use; the message names node and GPU."""
 
 
 def declared_instance_uuid(node: str, index: int, profile: str, start: int) -> str:
     return f"MIG-declared-{node}-{index}-{profile}-{start}"
+
+
+def known_models() -> str:
+    return ", ".join(m.key for m in GPU_MODELS)
+
+
+def declared_table(gpu: Mapping[str, Any]) -> MigTable | None:
+    """The catalogue table of a declared GPU's model; None if the catalogue lacks it."""
+    memory = gpu.get("memory_gb")
+    return table_for_device(
+        gpu.get("model") or DEFAULT_DECLARED_MODEL, memory * 1024 if memory else None
+    )
+
+
+def layout_errors(gpus_section: Mapping[str, Any]) -> list[str]:
+    """What a schema cannot say about ``gpus.nodes``: every MIG GPU's model is one the
+    catalogue knows, and its layout uses that model's profiles at valid, free slots.
+    Each message starts with ``node N GPU I:``; empty when all is well."""
+    errors: list[str] = []
+    for node in gpus_section.get("nodes", []):
+        for gpu in node["gpus"]:
+            where = f"node {node['name']} GPU {gpu['index']}"
+            layout = gpu.get("layout", [])
+            if layout and gpu["mode"] != "mig":
+                errors.append(f"{where}: a layout needs mode: mig")
+                continue
+            table = declared_table(gpu)
+            if table is None:
+                if gpu["mode"] == "mig":
+                    errors.append(
+                        f"{where}: unknown GPU model {gpu.get('model')!r} for MIG (known: "
+                        f"{known_models()}, or the name NVML reports, e.g. 'NVIDIA H200')"
+                    )
+                continue
+            mask = compute = 0
+            for inst in sorted(layout, key=lambda i: i["start"]):
+                profile = table.profile(inst["profile"])
+                if profile is None:
+                    errors.append(
+                        f"{where}: {inst['profile']} is not a MIG profile of the "
+                        f"{table.label} (its profiles: {', '.join(table.names)})"
+                    )
+                    break
+                if not fits(profile, inst["start"], mask, compute):
+                    errors.append(
+                        f"{where}: {inst['profile']} cannot start at slot {inst['start']} "
+                        f"(valid starts {list(profile.valid_starts)}, no overlap, at most 7 "
+                        "compute slices)"
+                    )
+                    break
+                mask |= ((1 << profile.memory_slots) - 1) << inst["start"]
+                compute += profile.compute
+    return errors
+
+
+def _gpu_of(node: str, g: Mapping[str, Any], position: int) -> Gpu:
+    table = declared_table(g)
+    if table is None and g["mode"] == "mig":
+        raise DeclaredGpuError(
+            f"node {node} GPU {g['index']}: unknown GPU model {g.get('model')!r}"
+        )
+    instances = []
+    for i in sorted(g.get("layout", []), key=lambda i: i["start"]):
+        profile = table.profile(i["profile"]) if table is not None else None
+        if profile is None:
+            raise DeclaredGpuError(
+                f"node {node} GPU {g['index']}: {i['profile']} is not a MIG profile of its model"
+            )
+        instances.append(
+            MigInstance(
+                profile.name,
+                i["start"],
+                declared_instance_uuid(node, g["index"], profile.name, i["start"]),
+                profile.memory_slots,
+            )
+        )
+    return Gpu(
+        index=position,
+        uuid=g.get("uuid") or stable_gpu_uuid(g["index"], node),
+        model=g.get("model") or DEFAULT_DECLARED_MODEL,
+        mode=GpuMode(g["mode"]),
+        memory_gb=g.get("memory_gb") or (table.memory_gb if table is not None else 80),
+        node=node,
+        instances=tuple(instances),
+        mig=table,
+    )
 
 
 def declared_inventory(gpus_section: Mapping[str, Any], simulated: bool = False) -> Inventory:
@@ -23,27 +121,8 @@ def declared_inventory(gpus_section: Mapping[str, Any], simulated: bool = False)
     has_layout = False
     for node in gpus_section.get("nodes", []):
         for g in node["gpus"]:
-            layout = g.get("layout", [])
-            has_layout = has_layout or bool(layout)
-            instances = tuple(
-                MigInstance(
-                    i["profile"],
-                    i["start"],
-                    declared_instance_uuid(node["name"], g["index"], i["profile"], i["start"]),
-                )
-                for i in sorted(layout, key=lambda i: i["start"])
-            )
-            gpus.append(
-                Gpu(
-                    index=len(gpus),
-                    uuid=g.get("uuid") or stable_gpu_uuid(g["index"], node["name"]),
-                    model=g.get("model", "NVIDIA H100 80GB HBM3"),
-                    mode=GpuMode(g["mode"]),
-                    memory_gb=g.get("memory_gb", 80),
-                    node=node["name"],
-                    instances=instances,
-                )
-            )
+            has_layout = has_layout or bool(g.get("layout", []))
+            gpus.append(_gpu_of(node["name"], g, len(gpus)))
     strategy = MigStrategy(gpus_section.get("mig_strategy", "dynamic"))
     if has_layout:
         strategy = MigStrategy.STATIC
@@ -53,16 +132,17 @@ def declared_inventory(gpus_section: Mapping[str, Any], simulated: bool = False)
 def layout_plan(gpus_section: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Per node: the GPU instances to create, in a safe order (largest first, since a
     larger instance may need its slots before smaller ones fragment them)."""
-    from spawners.core.profiles import slice_profile
-
     plan: dict[str, list[dict[str, Any]]] = {}
     for node in gpus_section.get("nodes", []):
         steps = []
         for g in node["gpus"]:
-            layout = sorted(
-                g.get("layout", []),
-                key=lambda i: (-slice_profile(i["profile"]).memory_slots, i["start"]),
-            )
+            table = declared_table(g)
+
+            def size(inst: Mapping[str, Any], table: MigTable | None = table) -> int:
+                profile = table.profile(inst["profile"]) if table is not None else None
+                return profile.memory_slots if profile is not None else 0
+
+            layout = sorted(g.get("layout", []), key=lambda i: (-size(i), i["start"]))
             for inst in layout:
                 steps.append(
                     {"gpu": g["index"], "profile": inst["profile"], "start": inst["start"]}

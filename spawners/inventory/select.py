@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from spawners.core.gpu_models import DEFAULT_MODEL
 from spawners.core.model import Inventory, MigStrategy
 from spawners.inventory.declared import declared_inventory
 from spawners.inventory.nvml import inventory_from_snapshot, probe_nvml
@@ -23,7 +24,7 @@ def inventory_for_site(
     if source == "declared":
         return declared_inventory(gpus)
     if source == "simulated":
-        return simulated_inventory(gpus["simulated_count"])
+        return _simulated(gpus)
     snapshot = probe()
     if snapshot:
         inventory = inventory_from_snapshot(snapshot)
@@ -34,4 +35,9 @@ def inventory_for_site(
         return inventory
     if source == "nvml":
         raise InventoryError("gpus.source is nvml but NVML found no GPU on this machine")
-    return simulated_inventory(gpus["simulated_count"])
+    return _simulated(gpus)
+
+
+def _simulated(gpus: Mapping[str, Any]) -> Inventory:
+    model = gpus.get("simulated_model") or DEFAULT_MODEL.key
+    return simulated_inventory(gpus["simulated_count"], model=model)

@@ -242,7 +242,11 @@ class Ledger:
             team=team,
             image=image,
             slice_name=p.slice_name,
-            weight=float(slice_profile(p.slice_name).gpu_hour_weight),
+            weight=float(
+                slice_profile(p.slice_name).gpu_hour_weight
+                if p.gpu_hour_weight is None
+                else p.gpu_hour_weight
+            ),
             gpu_uuid=p.gpu_uuid,
             gpu_index=p.gpu_index,
             node=p.node,

@@ -4,7 +4,8 @@ The role's plan is rendered by Ansible itself (a plan-only run of the role over 
 example inventory, with the inventory's own variables), then compared with the hub's
 static inventory (`declared_inventory`) and its creation order (`layout_plan`) of the
 same file as loaded by the hub's loader. A property test then checks that the role's
-filter accepts exactly the layouts the hub accepts, and orders them the same way."""
+filter accepts exactly the layouts the hub accepts, and orders them the same way, on
+every GPU model of the catalogue (the profiles follow the GPU's model)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub_config.site import DEFAULTS_PATH, SiteError, deep_merge, load_site, validate
-from spawners.core.profiles import H100_MIG_PROFILES
+from spawners.core.gpu_models import GPU_MODELS, model_for_device
+from spawners.core.profiles import H100_MIG_PROFILES, catalogue_table
 from spawners.inventory.declared import declared_inventory, layout_plan
 
 from .conftest import EXAMPLE_INVENTORY, EXAMPLE_SITE, PLAYBOOKS, ROLES, run_playbook
@@ -89,12 +91,20 @@ def test_role_layout_is_the_hubs_static_inventory(role_plans, site):
 
 
 def test_role_profile_table_is_the_hubs():
-    hub = {p.name: (p.memory_slots, p.compute, tuple(p.valid_starts)) for p in H100_MIG_PROFILES}
-    role = {
-        name: (slots, compute, tuple(starts))
-        for name, (_, slots, compute, starts) in FILTER.H100_80GB_PROFILES.items()
-    }
-    assert role == hub
+    assert list(FILTER.MODELS) == [m.key for m in GPU_MODELS]
+    for model in GPU_MODELS:
+        table = catalogue_table(model.key)
+        hub = {
+            p.name: (p.profile_id, p.memory_slots, p.compute, tuple(p.valid_starts))
+            for p in table.profiles
+        }
+        label, memory_gb, profiles, aliases = FILTER.MODELS[model.key]
+        role = {
+            name: (pid, slots, compute, tuple(starts))
+            for name, (pid, slots, compute, starts) in profiles.items()
+        }
+        assert (label, memory_gb, role) == (model.label, model.memory_gb, hub)
+        assert aliases == dict(model.aliases)
 
 
 def test_role_profile_ids_are_nvidias_h100_ids():
@@ -108,6 +118,93 @@ def test_role_profile_ids_are_nvidias_h100_ids():
         "4g.40gb": 5,
         "7g.80gb": 0,
     }
+    assert {p.name for p in H100_MIG_PROFILES} == set(ids)
+
+
+_DEVICE_NAMES = sorted(
+    {n for m in GPU_MODELS for n in (m.key, m.label, *m.device_names)}
+    | {
+        "NVIDIA H100 PCIe",
+        "NVIDIA H800",
+        "NVIDIA GH200 480GB",
+        "NVIDIA H20",
+        "NVIDIA B200",
+        "NVIDIA A800 80GB PCIe",
+        "H100",
+        "Tesla V100-SXM2-32GB",
+    }
+)
+
+
+@pytest.mark.parametrize("name", _DEVICE_NAMES)
+@pytest.mark.parametrize("memory_gb", [None, 40, 80, 94, 141])
+def test_role_resolves_models_as_the_hub_does(name, memory_gb):
+    mib = memory_gb * 1024 if memory_gb else None
+    hub = model_for_device(name, mib)
+    assert FILTER.model_for_device(name, mib) == (hub.key if hub else None)
+
+
+def test_a_mixed_h100_h200_node_is_planned_with_each_gpus_profiles():
+    site = {
+        "gpus": {
+            "source": "declared",
+            "nodes": [
+                {
+                    "name": "mixed",
+                    "gpus": [
+                        {"index": 0, "mode": "mig", "layout": [{"profile": "3g.40gb", "start": 4}]},
+                        {
+                            "index": 1,
+                            "mode": "mig",
+                            "model": "h200-141gb",
+                            "layout": [
+                                {"profile": "1g.18gb", "start": 6},
+                                {"profile": "3g.71gb", "start": 0},
+                            ],
+                        },
+                        {
+                            "index": 2,
+                            "mode": "mig",
+                            "model": "NVIDIA A100-SXM4-80GB",
+                            "layout": [{"profile": "3g.40gb", "start": 0}],
+                        },
+                    ],
+                }
+            ],
+        }
+    }
+    plan = FILTER.mig_layout_node(site, "mixed")
+    assert [g["model"] for g in plan["gpus"]] == ["h100-80gb", "h200-141gb", "a100-80gb"]
+    assert plan["gpus"][1]["instances"] == [
+        {"profile": "3g.71gb", "profile_id": 9, "start": 0, "names": ["3g.71gb"]},
+        {"profile": "1g.18gb", "profile_id": 19, "start": 6, "names": ["1g.18gb"]},
+    ]
+    # The drifted name an R535 driver prints is accepted for an A100 80GB's 3g.40gb.
+    assert plan["gpus"][2]["instances"][0]["names"] == ["3g.40gb", "3g.39gb"]
+    assert FILTER.mig_layout_steps(plan) == layout_plan(site["gpus"])["mixed"]
+    validate(deep_merge(_DEFAULTS, site), "mixed")
+
+
+def test_a_profile_of_another_model_is_refused_by_both():
+    site = {
+        "gpus": {
+            "source": "declared",
+            "nodes": [
+                {
+                    "name": "n1",
+                    "gpus": [
+                        {"index": 0, "mode": "mig", "layout": [{"profile": "1g.18gb", "start": 0}]}
+                    ],
+                }
+            ],
+        }
+    }
+    with pytest.raises(
+        FILTER.AnsibleFilterError, match="1g.18gb is not a MIG profile of the H100 80GB"
+    ):
+        FILTER.mig_layout_node(site, "n1")
+    with pytest.raises(SiteError, match="1g.18gb is not a MIG profile of the H100 80GB"):
+        validate(deep_merge(_DEFAULTS, site), "property")
 
 
 def test_undeclared_node_is_refused():
@@ -117,15 +214,32 @@ def test_undeclared_node_is_refused():
 
 
 _DEFAULTS = yaml.safe_load(DEFAULTS_PATH.read_text())
-_instance = st.fixed_dictionaries(
-    {"profile": st.sampled_from([p.name for p in H100_MIG_PROFILES]), "start": st.integers(0, 6)}
-)
+_MODELS = [m.key for m in GPU_MODELS]
+_ALL_PROFILES = sorted({p.name for m in GPU_MODELS for p in m.profiles})
+
+
+@st.composite
+def _gpu(draw, mode=None):
+    model = draw(st.sampled_from([None, *_MODELS]))
+    table = catalogue_table(model or "h100-80gb")
+    # Mostly the model's own profiles, sometimes another model's (refused by both).
+    names = st.one_of(st.sampled_from(list(table.names)), st.sampled_from(_ALL_PROFILES))
+    layout = draw(
+        st.lists(st.fixed_dictionaries({"profile": names, "start": st.integers(0, 6)}), max_size=8)
+    )
+    gpu = {
+        "index": 0,
+        "mode": mode or draw(st.sampled_from(["mig", "mig", "mig", "mps"])),
+        "layout": layout,
+    }
+    if model is not None:
+        gpu["model"] = model
+    return gpu
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layout=st.lists(_instance, max_size=8), mode=st.sampled_from(["mig", "mig", "mig", "mps"]))
-def test_role_accepts_exactly_what_the_hub_accepts(layout, mode):
-    gpu = {"index": 0, "mode": mode, "layout": layout}
+@given(gpu=_gpu())
+def test_role_accepts_exactly_what_the_hub_accepts(gpu):
     doc = {"gpus": {"source": "declared", "nodes": [{"name": "n1", "gpus": [gpu]}]}}
     try:
         validate(deep_merge(_DEFAULTS, doc), "property")
@@ -137,33 +251,36 @@ def test_role_accepts_exactly_what_the_hub_accepts(layout, mode):
         role_ok = True
     except FILTER.AnsibleFilterError:
         role_ok = False
-    assert role_ok == hub_ok, (layout, mode)
+    assert role_ok == hub_ok, gpu
     if hub_ok:
         assert FILTER.mig_layout_steps(plan) == layout_plan(doc["gpus"])["n1"]
 
 
-def _keep_fitting(layout):
-    """Drop the instances that do not fit, in order (the hub's own placement rule)."""
+def _keep_fitting(gpu):
+    """Drop the instances that do not fit, in order (the hub's own placement rule, with
+    the GPU model's geometry), and those of another model."""
     from spawners.core.placement import fits
-    from spawners.core.profiles import slice_profile
 
+    table = catalogue_table(gpu.get("model") or "h100-80gb")
     mask = compute = 0
     kept = []
-    for inst in layout:
-        profile = slice_profile(inst["profile"])
-        if fits(profile, inst["start"], mask, compute):
+    for inst in gpu["layout"]:
+        profile = table.profile(inst["profile"])
+        if profile is not None and fits(profile, inst["start"], mask, compute):
             mask |= ((1 << profile.memory_slots) - 1) << inst["start"]
             compute += profile.compute
             kept.append(inst)
-    return kept
+    return {**gpu, "layout": kept, "index": 3}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(layout=st.lists(_instance, min_size=1, max_size=10).map(_keep_fitting))
-def test_role_plans_every_valid_layout_in_the_hubs_order(layout):
-    doc = {
-        "gpus": {"nodes": [{"name": "n1", "gpus": [{"index": 3, "mode": "mig", "layout": layout}]}]}
-    }
+@given(gpu=_gpu(mode="mig").map(_keep_fitting))
+def test_role_plans_every_valid_layout_in_the_hubs_order(gpu):
+    doc = {"gpus": {"nodes": [{"name": "n1", "gpus": [gpu]}]}}
     validate(deep_merge(_DEFAULTS, doc), "property")
     plan = FILTER.mig_layout_node(doc, "n1")
     assert FILTER.mig_layout_steps(plan) == layout_plan(doc["gpus"])["n1"]
+    inventory = declared_inventory(doc["gpus"])
+    assert [(i.profile, i.start) for i in inventory.gpus[0].instances] == sorted(
+        ((i["profile"], i["start"]) for i in gpu["layout"]), key=lambda x: x[1]
+    )

@@ -33,12 +33,12 @@ def gpu(mig="Disabled", gis=(), procs=(), needs_reset=False):
 class Node:
     """A fake node: its nvidia-smi state and the role's plan for it."""
 
-    def __init__(self, tmp, name, gpus):
+    def __init__(self, tmp, name, gpus, site=None):
         self.tmp = tmp
         self.state_path = tmp / "state.json"
         self.state_path.write_text(json.dumps({"gpus": gpus, "calls": []}))
         self.plan_path = tmp / "plan.json"
-        self.plan_path.write_text(json.dumps(FILTER.mig_layout_node(SITE, name)))
+        self.plan_path.write_text(json.dumps(FILTER.mig_layout_node(site or SITE, name)))
 
     def run(self, *args):
         env = {
@@ -185,3 +185,64 @@ def test_gres_conf_refuses_a_node_that_differs_from_the_plan(gpu02, tmp_path):
     assert refused.returncode == 3
     assert "differs from the plan" in refused.stderr
     assert not (tmp_path / "g").exists()
+
+
+# A node with an H100 80GB and an H200: the same profile ids, each model's own names.
+MIXED_SITE = {
+    "gpus": {
+        "source": "declared",
+        "nodes": [
+            {
+                "name": "mixed",
+                "gpus": [
+                    {"index": 0, "mode": "mig", "layout": [{"profile": "3g.40gb", "start": 0}]},
+                    {
+                        "index": 1,
+                        "mode": "mig",
+                        "model": "h200-141gb",
+                        "layout": [
+                            {"profile": "1g.18gb", "start": 6},
+                            {"profile": "1g.35gb", "start": 4},
+                            {"profile": "3g.71gb", "start": 0},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+}
+
+
+def _model_gpu(model, **kw):
+    out = gpu(**kw)
+    if model:
+        out["model"] = model
+    return out
+
+
+def test_a_mixed_node_gets_each_models_profiles(tmp_path):
+    node = Node(
+        tmp_path,
+        "mixed",
+        {"0": _model_gpu(None), "1": _model_gpu("h200-141gb")},
+        site=MIXED_SITE,
+    )
+    applied = node.run("apply", str(node.plan_path))
+    assert applied.returncode == 0, applied.stderr
+    assert node.created(0) == ["9:0"]
+    # Largest first: 3g.71gb at 0, then 1g.35gb at 4, then 1g.18gb at 6.
+    assert node.created(1) == ["9:0", "15:4", "19:6"]
+    assert node.run("status", str(node.plan_path)).returncode == 0
+
+
+def test_a_gpu_of_another_model_than_declared_is_reported(tmp_path):
+    # The site file says GPU 1 is an H200, the node's GPU 1 is an H100: the profile ids
+    # agree, the names do not, and the script says so instead of leaving 1g.10gb
+    # instances the hub would hand out as 1g.18gb.
+    node = Node(tmp_path, "mixed", {"0": _model_gpu(None), "1": _model_gpu(None)}, site=MIXED_SITE)
+    applied = node.run("apply", str(node.plan_path))
+    assert applied.returncode == 1
+    assert "is a 1g.10gb, the plan wants 1g.18gb" in applied.stderr
+    assert "h200-141gb the site file declares" in applied.stderr
+    status = node.run("status", str(node.plan_path))
+    assert status.returncode == 2 and "the plan wants 3g.71gb" in status.stdout

@@ -16,7 +16,7 @@ from spawners.core.profiles import (
     slice_profile,
 )
 
-from .facts import ALL_SLICE_NAMES, MIG_TABLE, MPS_TABLE, oracle_fits
+from .facts import ALL_SLICE_NAMES, H100_SLICE_NAMES, MIG_TABLE, MPS_TABLE, oracle_fits
 
 MIG_NAMES = sorted(MIG_TABLE)
 
@@ -37,6 +37,8 @@ def test_the_catalogue_is_exactly_the_documented_slices() -> None:
     assert sorted(SLICE_NAMES) == sorted(ALL_SLICE_NAMES)
     assert len(set(SLICE_NAMES)) == len(ALL_SLICES)
     assert sorted(p.name for p in H100_MIG_PROFILES) == MIG_NAMES
+    # The H100 80GB names come first, in the documented order.
+    assert SLICE_NAMES[: len(H100_SLICE_NAMES) - 4] == H100_SLICE_NAMES[:-4]
 
 
 @pytest.mark.parametrize("name", MIG_NAMES)

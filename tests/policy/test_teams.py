@@ -18,6 +18,7 @@ from spawners.core.policy import (
     parse_duration,
 )
 from spawners.core.profiles import SLICE_NAMES
+from tests.core.facts import H100_SLICE_NAMES
 
 from .conftest import teams_from_yaml
 
@@ -102,7 +103,25 @@ def test_staff_without_limits(teams) -> None:
 )
 def test_max_slice_admits_no_larger_slices(cap: str, allowed: set[str]) -> None:
     policy = Policy(max_slice=cap)
-    assert {s for s in SLICE_NAMES if policy.allows_slice(s)} == allowed
+    assert {s for s in H100_SLICE_NAMES if policy.allows_slice(s)} == allowed
+
+
+@pytest.mark.parametrize(
+    ("cap", "admits", "refuses"),
+    [
+        # A cap is a share of one GPU, whatever its model: on a site with H100 and H200
+        # nodes a 2g.20gb cap admits the H200's 2g.35gb and 1g.35gb, not its 3g.71gb.
+        ("2g.20gb", {"2g.35gb", "1g.35gb", "1g.18gb", "2g.24gb", "2g.10gb"}, {"3g.71gb"}),
+        ("1g.10gb", {"1g.18gb", "1g.12gb", "1g.5gb"}, {"1g.35gb", "2g.35gb"}),
+        # ...and a cap may name any model's profile.
+        ("3g.71gb", {"3g.40gb", "2g.35gb", "mps.40gb", "3g.20gb"}, {"4g.71gb", "4g.40gb"}),
+        ("1g.18gb", {"1g.10gb", "mps.10gb"}, {"1g.20gb", "mps.20gb"}),
+    ],
+)
+def test_max_slice_follows_the_gpu_model(cap: str, admits: set[str], refuses: set[str]) -> None:
+    policy = Policy(max_slice=cap)
+    assert all(policy.allows_slice(s) for s in admits | {cap})
+    assert not any(policy.allows_slice(s) for s in refuses)
 
 
 def test_choices_are_what_the_site_offers_and_the_team_allows(teams) -> None:

@@ -40,7 +40,8 @@ def utc(*args: int) -> float:
     return datetime(*args, tzinfo=UTC).timestamp()
 
 
-# Every slice's GPU-hour weight, as documented in README.md and docs/teams.md.
+# Every slice's GPU-hour weight, as documented in README.md and docs/teams.md (the
+# reference weights: on the H100 80GB for its names, and each other model's own).
 WEIGHTS = {
     "cpu": Fraction(0),
     "1g.10gb": Fraction(1, 7),
@@ -49,6 +50,19 @@ WEIGHTS = {
     "3g.40gb": Fraction(1, 2),
     "4g.40gb": Fraction(4, 7),
     "7g.80gb": Fraction(1),
+    # H100 94GB and H200 141GB: the same shares under their own names.
+    **{n: Fraction(1, 7) for n in ("1g.12gb", "1g.18gb")},
+    **{n: Fraction(1, 4) for n in ("1g.24gb", "1g.35gb")},
+    **{n: Fraction(2, 7) for n in ("2g.24gb", "2g.35gb")},
+    **{n: Fraction(1, 2) for n in ("3g.47gb", "3g.71gb")},
+    **{n: Fraction(4, 7) for n in ("4g.47gb", "4g.71gb")},
+    **{n: Fraction(1) for n in ("7g.94gb", "7g.141gb")},
+    # A100 40GB names no other model has (its 1g.10gb is the H100's name: see below).
+    "1g.5gb": Fraction(1, 7),
+    "2g.10gb": Fraction(2, 7),
+    "3g.20gb": Fraction(1, 2),
+    "4g.20gb": Fraction(4, 7),
+    "7g.40gb": Fraction(1),
     "mps.10gb": Fraction(1, 8),
     "mps.20gb": Fraction(1, 4),
     "mps.40gb": Fraction(1, 2),
@@ -58,6 +72,17 @@ WEIGHTS = {
 
 def test_every_slice_has_its_documented_weight() -> None:
     assert {n: p.gpu_hour_weight for n, p in SLICES_BY_NAME.items()} == WEIGHTS
+
+
+def test_a_slice_weighs_the_share_of_the_gpu_it_landed_on() -> None:
+    # 1g.10gb is a seventh of an H100 80GB but, taking two of its eight memory slots,
+    # a quarter of an A100 40GB: the placement carries the weight of its GPU.
+    from spawners.core.allocator import allocate
+    from spawners.core.model import Gpu, GpuMode, Inventory
+
+    for model, weight in (("NVIDIA H100 80GB HBM3", Fraction(1, 7)), ("a100-40gb", Fraction(1, 4))):
+        inventory = Inventory((Gpu(0, "GPU-w", model, GpuMode.MIG),))
+        assert allocate(inventory, [], "1g.10gb").gpu_hour_weight == weight
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,11 @@
     }
     const free = Object.entries(gpu.free).map(([k, v]) => `${k}: ${v}`).join(", ");
     return el("div", { class: "gpu" },
-      el("h3", {}, `GPU ${gpu.index} · ${gpu.node} · ${gpu.model} · ${gpu.mode}`),
+      el("h3", { "data-family": gpu.family || "" },
+        `GPU ${gpu.index} · ${gpu.node} · ${gpu.family || gpu.model} · ${gpu.mode}`),
+      el("p", { class: "muted model" }, gpu.model +
+        (gpu.mig_profiles && gpu.mig_profiles.length
+          ? " · MIG profiles: " + gpu.mig_profiles.map((p) => p.name).join(", ") : "")),
       slots,
       el("p", { class: "muted" }, "free on this GPU: " + (free || "nothing")),
       gpu.allocations.length ? allocationsTable(gpu.allocations) : el("p", { class: "muted" }, "No allocations."),
@@ -114,6 +118,13 @@
     free.replaceChildren(
       el("tr", {}, ...Object.keys(data.free).map((k) => el("th", {}, k))),
       el("tr", {}, ...Object.entries(data.free).map(([k, v]) => el("td", { "data-profile": k }, v))));
+    const families = document.getElementById("families");
+    if (families) {
+      families.replaceChildren(...(data.families || []).map((f) =>
+        el("li", { "data-family": f.family },
+          el("strong", {}, f.family), ` · ${f.gpus.length} GPU${f.gpus.length === 1 ? "" : "s"}` +
+          (f.slices.length ? " · " + f.slices.join(", ") : ""))));
+    }
     const byGpu = Object.fromEntries(data.fragmentation.map((f) => [f.gpu_uuid, f]));
     document.getElementById("gpus").replaceChildren(...data.gpus.map((g) => gpuCard(g, byGpu[g.uuid])));
     document.getElementById("cpu").replaceChildren(

@@ -32,6 +32,8 @@ GI_ROW = re.compile(r"^\|\s*(\d+)\s+MIG\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+):(\d+)\s*
 # `nvidia-smi mig -lci` rows: | GPU  GI-ID  Name  Profile-ID  CI-ID  Start:Size |
 CI_ROW = re.compile(r"^\|\s*(\d+)\s+(\d+)\s+MIG\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+):(\d+)\s*\|")
 NONE_FOUND = re.compile(r"No (GPU|compute) instances? found", re.IGNORECASE)
+# Media-engine and graphics variants of a profile (1g.10gb+me is a 1g.10gb).
+VARIANT = re.compile(r"(\+me\.all|\+me|-me|\+gfx)$")
 
 
 class Refused(Exception):
@@ -89,6 +91,19 @@ def gpu_diff(gpu: dict) -> list[str]:
     diff = []
     if have != want:
         diff.append(f"GPU {index}: GPU instances (profile id, start) {have}, want {want}")
+    else:
+        # Profile ids are the same on every model: the names say whether this GPU is the
+        # model the plan was made for (a 1g.10gb where the plan wants a 1g.18gb is not).
+        names = {(i["profile_id"], i["start"]): i for i in gpu["instances"]}
+        for live in instances:
+            planned = names[(live["profile_id"], live["start"])]
+            accepted = planned.get("names") or [planned["profile"]]
+            if VARIANT.sub("", live["name"]) not in accepted:
+                diff.append(
+                    f"GPU {index}: the instance at slot {live['start']} is a {live['name']}, "
+                    f"the plan wants {planned['profile']}: is GPU {index} the "
+                    f"{gpu.get('model') or 'model'} the site file declares?"
+                )
     gis = {i["gi"] for i in instances}
     with_ci = {c["gi"] for c in compute_instances(index)}
     if gis - with_ci:

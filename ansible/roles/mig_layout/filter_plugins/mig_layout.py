@@ -1,9 +1,11 @@
 """Filters that turn the site file's ``gpus.nodes`` into the mig_layout role's plan.
 
 The role reads the same site file the hub loads; ``mig_layout_node`` picks one node and
-returns what the node must look like: per GPU its mode and, for MIG GPUs, the GPU
-instances to create in a safe order (largest first, then by start slot, the order of the
-hub's ``spawners.inventory.declared.layout_plan``). tests/ansible proves the two agree.
+returns what the node must look like: per GPU its mode, its model (``model`` in the
+site file: the profiles follow the GPU model, an H100 80GB when not given) and, for MIG
+GPUs, the GPU instances to create in a safe order (largest first, then by start slot,
+the order of the hub's ``spawners.inventory.declared.layout_plan``). tests/ansible
+proves the two agree.
 
 Self-contained on purpose (stdlib only): it runs on the Ansible controller, which need
 not have the project installed. It re-checks the placement rules so a bad layout fails
@@ -12,6 +14,7 @@ here, before any node is touched.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 try:
@@ -22,34 +25,137 @@ except ImportError:  # imported outside Ansible (unit tests)
 MEMORY_SLOTS = 8
 COMPUTE_SLICES = 7
 
-# H100 80GB GPU-instance profiles (NVIDIA MIG User Guide; `nvidia-smi mig -lgip`):
-# name -> (profile id for `nvidia-smi mig -cgi <id>:<start>`, memory slots, compute
-# slices, valid start slots).
-H100_80GB_PROFILES: dict[str, tuple[int, int, int, tuple[int, ...]]] = {
-    "1g.10gb": (19, 1, 1, (0, 1, 2, 3, 4, 5, 6)),
-    "1g.20gb": (15, 2, 1, (0, 2, 4, 6)),
-    "2g.20gb": (14, 2, 2, (0, 2, 4)),
-    "3g.40gb": (9, 4, 3, (0, 4)),
-    "4g.40gb": (5, 4, 4, (0,)),
-    "7g.80gb": (0, 8, 7, (0,)),
+# The GPU models' GPU-instance profiles (NVIDIA MIG User Guide, "Supported MIG Profiles";
+# `nvidia-smi mig -lgip` / `-lgipp`), as in the hub's spawners/core/gpu_models.py:
+# every model has the same placement classes (nvidia-smi profile id for
+# `nvidia-smi mig -cgi <id>:<start>`, memory slots, compute slices, valid start slots)
+# under its own names. tests/ansible/test_mig_layout_agrees.py keeps the two equal.
+_CLASSES = (
+    (19, 1, 1, (0, 1, 2, 3, 4, 5, 6)),
+    (15, 2, 1, (0, 2, 4, 6)),
+    (14, 2, 2, (0, 2, 4)),
+    (9, 4, 3, (0, 4)),
+    (5, 4, 4, (0,)),
+    (0, 8, 7, (0,)),
+)
+
+
+def _table(*names: str) -> dict[str, tuple[int, int, int, tuple[int, ...]]]:
+    return dict(zip(names, _CLASSES, strict=True))
+
+
+# model key -> (label, memory GB, {profile: (id, slots, compute, starts)}, {alias: profile})
+MODELS: dict[str, tuple[str, int, dict[str, tuple[int, int, int, tuple[int, ...]]], dict]] = {
+    "h100-80gb": (
+        "H100 80GB",
+        80,
+        _table("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+        {},
+    ),
+    "h100-94gb": (
+        "H100 94GB",
+        94,
+        _table("1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb"),
+        {},
+    ),
+    "h200-141gb": (
+        "H200 141GB",
+        141,
+        _table("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
+        {},
+    ),
+    "a100-80gb": (
+        "A100 80GB",
+        80,
+        _table("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+        {"3g.39gb": "3g.40gb"},  # R535/R545 drivers (NVIDIA/mig-parted issue 31)
+    ),
+    "a100-40gb": (
+        "A100 40GB",
+        40,
+        _table("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"),
+        {},
+    ),
 }
+DEFAULT_MODEL = "h100-80gb"
+H100_80GB_PROFILES = MODELS[DEFAULT_MODEL][2]
+"""The H100 80GB table (a GPU whose model is not given)."""
+
+_WORDS = re.compile(r"[A-Z0-9]+")
+
+
+def model_for_device(name: str, memory_mib: int | None = None) -> str | None:
+    """The model key of a GPU named as the site file or NVML names it (the hub's
+    spawners.core.gpu_models.model_for_device, which the tests compare it with)."""
+    text = name.strip()
+    if text.lower() in MODELS:
+        return text.lower()
+    for key, (label, _gb, _profiles, _aliases) in MODELS.items():
+        if text.lower() == label.lower():
+            return key
+    raw = text.upper()
+    words = set(_WORDS.findall(raw))
+    gb = {int(n) for n in re.findall(r"(\d{2,3})\s*GB", raw)}
+    if "GH200" in words or "H20" in words:
+        return None
+    if "H200" in words:
+        return "h200-141gb"
+    if "H100" in words or "H800" in words:
+        if 96 in gb:
+            return None
+        if "NVL" in words or 94 in gb:
+            return "h100-94gb"
+        if not gb and memory_mib is not None and memory_mib > 88 * 1024:
+            return "h100-94gb"
+        return "h100-80gb"
+    if "A100" in words or "A800" in words:
+        if 40 in gb:
+            return "a100-40gb"
+        if 80 in gb:
+            return "a100-80gb"
+        if memory_mib is not None:
+            return "a100-40gb" if memory_mib < 60 * 1024 else "a100-80gb"
+        return "a100-40gb"
+    return None
 
 
 def _fail(node: str, gpu: Any, why: str) -> AnsibleFilterError:
     return AnsibleFilterError(f"site file: node {node} GPU {gpu}: {why}")
 
 
-def _instances(node: str, gpu: dict[str, Any]) -> list[dict[str, Any]]:
+def _model_of(node: str, gpu: dict[str, Any]) -> str | None:
+    memory = gpu.get("memory_gb")
+    return model_for_device(
+        str(gpu.get("model") or "NVIDIA H100 80GB HBM3"),
+        memory * 1024 if isinstance(memory, int) else None,
+    )
+
+
+def _instances(node: str, gpu: dict[str, Any], model: str | None) -> list[dict[str, Any]]:
     index = gpu.get("index")
     layout = gpu.get("layout") or []
     if layout and gpu.get("mode") != "mig":
         raise _fail(node, index, "a layout needs mode: mig")
+    if model is None:
+        if gpu.get("mode") == "mig":
+            raise _fail(
+                node,
+                index,
+                f"unknown GPU model {gpu.get('model')!r} for MIG (known: {', '.join(MODELS)})",
+            )
+        return []
+    label, _gb, profiles, aliases = MODELS[model]
     mask = compute = 0
     for inst in sorted(layout, key=lambda i: i.get("start", -1)):
         profile, start = inst.get("profile"), inst.get("start")
-        if profile not in H100_80GB_PROFILES:
-            raise _fail(node, index, f"unknown MIG profile {profile!r}")
-        _, slots, slices, starts = H100_80GB_PROFILES[profile]
+        if profile not in profiles:
+            raise _fail(
+                node,
+                index,
+                f"{profile} is not a MIG profile of the {label} "
+                f"(its profiles: {', '.join(profiles)})",
+            )
+        _, slots, slices, starts = profiles[profile]
         want = ((1 << slots) - 1) << start if isinstance(start, int) else 0
         if start not in starts or want & mask or compute + slices > COMPUTE_SLICES:
             raise _fail(
@@ -62,12 +168,14 @@ def _instances(node: str, gpu: dict[str, Any]) -> list[dict[str, Any]]:
         compute += slices
     # Largest first: a big instance takes its aligned slots before small ones could
     # fragment them; ties by start slot (the hub's layout_plan order).
-    ordered = sorted(layout, key=lambda i: (-H100_80GB_PROFILES[i["profile"]][1], i["start"]))
+    ordered = sorted(layout, key=lambda i: (-profiles[i["profile"]][1], i["start"]))
     return [
         {
             "profile": i["profile"],
-            "profile_id": H100_80GB_PROFILES[i["profile"]][0],
+            "profile_id": profiles[i["profile"]][0],
             "start": i["start"],
+            # The names nvidia-smi may print for it (drivers drift: 3g.39gb).
+            "names": [i["profile"], *sorted(a for a, p in aliases.items() if p == i["profile"])],
         }
         for i in ordered
     ]
@@ -94,12 +202,14 @@ def mig_layout_node(site: dict[str, Any], node: str) -> dict[str, Any]:
         if index in seen:
             raise _fail(node, index, "declared twice")
         seen.add(index)
+        model = _model_of(node, gpu)
         gpus.append(
             {
                 "index": index,
                 "mode": gpu.get("mode"),
                 "uuid": gpu.get("uuid", ""),
-                "instances": _instances(node, gpu),
+                "model": model or "",
+                "instances": _instances(node, gpu, model),
             }
         )
     return {"node": node, "gpus": sorted(gpus, key=lambda g: g["index"])}
