@@ -317,16 +317,27 @@ def private_dockerd(data_root: Path = DATA_ROOT) -> Iterator[Docker]:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=30)
+            _unmount_below(run)
+            _unmount_below(data_root)
             shutil.rmtree(run, ignore_errors=True)
 
 
+def _unmount_below(root: Path) -> None:
+    """Lazily unmount whatever the stopped daemon left mounted under root."""
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    points = [line.split()[1] for line in mounts if len(line.split()) > 1]
+    for point in sorted((p for p in points if p.startswith(f"{root}/")), reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+
+
 @contextlib.contextmanager
-def target_daemon() -> Iterator[Docker]:
+def target_daemon() -> Iterator[tuple[Docker, bool]]:
+    """(the daemon, whether it is the image store's own)."""
     if os.environ.get("DOCKER_HOST"):
-        yield Docker(dict(os.environ))
+        yield Docker(dict(os.environ)), False
     else:
         with private_dockerd() as docker:
-            yield docker
+            yield docker, True
 
 
 # --- builds ------------------------------------------------------------------------------
@@ -417,10 +428,16 @@ def runtimes(docker: Docker, *, gpu: bool, preload: bool) -> dict[str, Runtime]:
 
 
 def build(
-    docker: Docker, images: Iterable[str] = IMAGES, *, gpu: bool = False, preload: bool = False
+    docker: Docker,
+    images: Iterable[str] = IMAGES,
+    *,
+    gpu: bool = False,
+    preload: bool = False,
+    prune: bool = False,
 ) -> list[Built]:
     """Build what is missing of ``images`` (their runtimes, base's first, then the
-    product layer on each) and point sandbox/<image>:latest at the result."""
+    product layer on each) and point sandbox/<image>:latest at the result. ``prune``
+    (the image store's own daemon): then drop the builds of earlier keys."""
     wanted = list(images)
     unknown = sorted(set(wanted) - set(IMAGES))
     if unknown:
@@ -468,7 +485,27 @@ def build(
             results.append(Built(name, tag, plan[name].tag, tuple(built)))
     for step, seconds in timings.items():
         log(f"{step}: {seconds:.0f} s")
+    if prune and set(wanted) == set(IMAGES):
+        keep = {r.tag for r in results} | {r.tag for r in plan.values()}
+        prune_old_builds(docker, keep)
     return results
+
+
+def prune_old_builds(docker: Docker, keep: set[str]) -> None:
+    """Untag the keyed builds this checkout no longer makes (earlier keys of the five
+    images and their runtimes) and drop the layers nothing uses any more, so the image
+    store does not grow with every change."""
+    repositories = {f"{kind}/{name}" for kind in ("sandbox", "sandbox-runtime") for name in IMAGES}
+    listed = docker.run("image", "ls", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
+    stale = [
+        ref for ref in listed
+        if ref.rsplit(":", 1)[0] in repositories and not ref.endswith(":latest") and ref not in keep
+    ]  # fmt: skip
+    for ref in stale:
+        subprocess.run(["docker", "rmi", ref], env=docker.env, capture_output=True, check=False)
+    docker.run("image", "prune", "-f")
+    if stale:
+        log(f"pruned {len(stale)} earlier build(s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -481,10 +518,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     start = time.monotonic()
     try:
-        with target_daemon() as docker:
+        with target_daemon() as (docker, own):
             results = build(
                 docker, [i for i in args.only.split(",") if i], gpu=args.gpu,
-                preload=args.preload_models,
+                preload=args.preload_models, prune=own,
             )  # fmt: skip
             for r in results:
                 size = docker.run("image", "inspect", "--format", "{{.Size}}", r.tag).stdout

@@ -16,20 +16,16 @@ NVIDIA runtime hook for the Docker backend tests.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.images.conftest import IMAGES_DIR, ROOTFS_TARBALL
+from tests.images.conftest import ROOTFS_TARBALL, build_images
 from tests.support.dockerd import DockerDaemon, in_ci, require_tool
 
 SERVER_TAG = "sandbox/base:latest"
@@ -45,18 +41,6 @@ devices=$(grep -o 'NVIDIA_VISIBLE_DEVICES=[^"]*' "$bundle/config.json" | head -n
 echo "$1 $devices" >> {log}
 exit 0
 """
-
-
-@cache
-def build_images() -> ModuleType:
-    """images/build_images.py as a module (images/ is not a package)."""
-    path = IMAGES_DIR / "build_images.py"
-    spec = importlib.util.spec_from_file_location("sandbox_build_images", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def require_docker_and_rootfs() -> None:
@@ -104,7 +88,7 @@ def ensure_images(daemon: DockerDaemon) -> list[Any]:
     sandbox/<image>:latest pointing at this checkout's build."""
     images = build_images()
     try:
-        return images.build(images.Docker(daemon.env))
+        return images.build(images.Docker(daemon.env), prune=True)
     except images.BuildError as e:
         pytest.fail(f"make images failed: {e}")
 
