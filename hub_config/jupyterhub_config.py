@@ -1,7 +1,9 @@
 """JupyterHub configuration: load the site file (validated), then apply it.
 
-Honours SANDBOX_PORT, SANDBOX_DATA, SANDBOX_SITE, SANDBOX_ADMIN_TOKEN and
-SANDBOX_SIMULATED_GPUS (see README.md)."""
+Loading it only sets traits (`jupyterhub --show-config` and `jupyterhub upgrade-db` load it
+and change nothing); what the hub does once per start runs from the start-up hook that
+configure() installs (docs/operations.md). Honours SANDBOX_PORT, SANDBOX_DATA,
+SANDBOX_SITE, SANDBOX_ADMIN_TOKEN and SANDBOX_SIMULATED_GPUS (see README.md)."""
 
 import sys
 from pathlib import Path

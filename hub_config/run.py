@@ -1,8 +1,13 @@
-"""`make run`: start the hub in the foreground with the embedded default (or SANDBOX_SITE)."""
+"""`make run`: start the hub in the foreground with the embedded default (or SANDBOX_SITE).
+
+Ctrl-C or SIGTERM stops it within seconds: the hub stops its services and the proxy and
+leaves the users' servers running, and the next start finds them again
+(docs/operations.md)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -30,6 +35,10 @@ def main() -> int:
         flush=True,
     )
     jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
+    # A run started from a background job of a shell ignores SIGINT, and the hub would
+    # hand that on to the services it starts: they would then sit out its stop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
     os.execve(
         jupyterhub, [jupyterhub, "-f", str(REPO / "hub_config" / "jupyterhub_config.py")], env
     )

@@ -11,10 +11,12 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from traitlets.config import LazyConfigValue
 
 from extensions.courses.hub import COURSES_ROLES, courses_service, server_environment
 from extensions.quota.services import culler_service, quota_service
@@ -24,6 +26,7 @@ from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
 from hub_config.starts import configure_starts
+from hub_config.startup import SandboxProxy
 from spawners.backends.local import HUB_USER
 from spawners.backends.mps import declared_mps_gpus
 from spawners.context import SliceContext, site_wide_choices, team_choices
@@ -31,7 +34,7 @@ from spawners.core.allocator import PlacementStrategy
 from spawners.core.model import Inventory
 from spawners.inventory.nvml_processes import live_device_process_ids
 from spawners.inventory.select import inventory_for_site
-from spawners.ledger.ledger import Ledger
+from spawners.ledger.ledger import Ledger, ReconcileReport
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,8 +55,8 @@ def build_context(
     site: Site, data: Path, inventory: Inventory | None = None, usage_url: str = ""
 ) -> SliceContext:
     inventory = inventory or inventory_for_site(site["gpus"])
+    # Not connected yet: the start-up hook creates or migrates its tables (start_up).
     ledger = Ledger(ledger_url(site, data))
-    ledger.create_schema()
     teams = site_teams(site.doc)
     offer = dict(
         images=tuple(site["images"]),
@@ -117,7 +120,7 @@ def _operator() -> str:
         return f"uid {os.getuid()}"
 
 
-def reconcile(ctx: SliceContext, log: Any = None) -> None:
+def reconcile(ctx: SliceContext, log: Any = None) -> ReconcileReport:
     def is_running(record):
         probe = RUNNING_PROBES.get(record.engine)
         return probe(record) if probe else None
@@ -131,6 +134,43 @@ def reconcile(ctx: SliceContext, log: Any = None) -> None:
     if log is not None and report.released:
         for allocation_id, why in report.released:
             log(f"reconcile: released allocation {allocation_id} ({why})")
+    return report
+
+
+def start_up(ctx: SliceContext, site: Site, log: Any = None) -> ReconcileReport:
+    """What the hub does once per start, before it loads any user's server: create or
+    migrate the ledger's tables, reconcile the ledger with what still runs (stopping
+    what a spawn of an earlier hub left half-started), audit a changed policy, and
+    audit the start itself with what reconciliation did."""
+    ctx.ledger.create_schema()
+    report = reconcile(ctx, log)
+    record_policy(ctx.ledger, site)
+    ctx.ledger.audit(
+        f"{_operator()} (site file {site.path})",
+        "hub-start",
+        site["site"]["name"],
+        f"epoch {ctx.epoch}: reconciliation kept {len(report.kept)} allocation(s), "
+        f"released {len(report.released)}",
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class StartUp:
+    """The start-up hook configure() installs (``SandboxProxy.start_up_hook``)."""
+
+    ctx: SliceContext
+    site: Site
+
+    def __deepcopy__(self, memo: dict) -> StartUp:
+        # traitlets deep-copies config values; the hub's machinery must stay one object.
+        return self
+
+    def __repr__(self) -> str:  # what --show-config prints
+        return f"StartUp(site file {str(self.site.path)!r})"
+
+    def __call__(self, app: Any) -> None:
+        start_up(self.ctx, self.site, log=app.log.warning)
 
 
 def admin_token(env: Mapping[str, str]) -> str:
@@ -148,26 +188,52 @@ def admin_token(env: Mapping[str, str]) -> str:
     return token
 
 
-def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceContext:
+HOST = "host"
+"""configure()'s deployment where this hub runs its own process: ports, proxy, database
+and state files (``make run``, the Ansible role)."""
+ZERO_TO_JUPYTERHUB = "zero-to-jupyterhub"
+"""configure()'s deployment inside the Zero to JupyterHub chart (``hub.extraConfig``):
+the chart's own configuration keeps the hub's ports, the proxy beside it, the database
+and the cookie secret; services and roles are added to the chart's."""
+
+
+def configure(
+    c: Any, site: Site, env: Mapping[str, str] = os.environ, *, deployment: str = HOST
+) -> SliceContext:
+    """Apply ``site`` to the JupyterHub config ``c``: traits only. What the hub does once
+    when it starts (ledger migration, reconciliation, policy audit) is the start-up hook
+    set here (``SandboxProxy.start_up_hook``, see hub_config/startup.py); loading this
+    configuration without starting a hub (``--show-config``, ``upgrade-db``) runs none of
+    it. The only files written are the data folder and the first-run secrets that traits
+    need (the proxy's token, the first admin's password). Returns the slice context."""
+    if deployment not in (HOST, ZERO_TO_JUPYTERHUB):
+        raise ValueError(f"deployment must be {HOST!r} or {ZERO_TO_JUPYTERHUB!r}")
     admin = admin_token(env)  # before anything touches the data folder
     data = data_dir(env)
     hub = site["hub"]
     ports = hub_ports(hub["port"], env)
 
-    c.JupyterHub.bind_url = f"http://{hub['bind_ip']}:{ports.public}"
     # Servers reach the hub API and the services at hub.internal_url (docs/networking.md).
     internal = internal_address(hub["internal_url"])
-    c.JupyterHub.hub_ip = internal.bind_ip
-    c.JupyterHub.hub_port = ports.hub_api
-    if not internal.loopback:
-        c.JupyterHub.hub_connect_url = internal.url(ports.hub_api)
-    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.proxy_api}"
-    # A stable token lets a restarted hub (even after SIGKILL) reuse the running proxy.
-    c.ConfigurableHTTPProxy.auth_token = token_file(data / "proxy-token")
-    c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
-    c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
-    c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
-    c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
+    if deployment == HOST:
+        c.JupyterHub.bind_url = f"http://{hub['bind_ip']}:{ports.public}"
+        c.JupyterHub.hub_ip = internal.bind_ip
+        c.JupyterHub.hub_port = ports.hub_api
+        if not internal.loopback:
+            c.JupyterHub.hub_connect_url = internal.url(ports.hub_api)
+        c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports.proxy_api}"
+        # A stable token lets a restarted hub (even after SIGKILL) reuse the running proxy.
+        c.ConfigurableHTTPProxy.auth_token = token_file(data / "proxy-token")
+        c.ConfigurableHTTPProxy.pid_file = str(data / "proxy.pid")
+        c.JupyterHub.db_url = f"sqlite:///{data / 'jupyterhub.sqlite'}"
+        c.JupyterHub.cookie_secret_file = str(data / "jupyterhub_cookie_secret")
+        c.JupyterHub.pid_file = str(data / "jupyterhub.pid")
+        # A stop (Ctrl-C, SIGTERM, systemctl stop) ends the proxy with the hub; the next
+        # start makes a new one and gives it the running servers' routes again.
+        c.JupyterHub.cleanup_proxy = True
+    # Users' servers outlive a stop of the hub (a restart for a new configuration must
+    # not end their kernels), as they outlive a crash: the next start finds them again.
+    c.JupyterHub.cleanup_servers = False
 
     run_as = local_run_as(site["hub"]["backend"], os.geteuid())
     if run_as == HUB_USER:
@@ -180,8 +246,9 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
 
     slices_url = internal.url(ports.slices_service)
     ctx = build_context(site, data, usage_url=f"{slices_url}/services/slices/api/me")
-    reconcile(ctx, log=lambda msg: print(msg, file=sys.stderr))
-    record_policy(ctx.ledger, site)
+    # Reconciliation, the ledger's migration and the policy audit: once per hub start.
+    c.JupyterHub.proxy_class = SandboxProxy
+    c.SandboxProxy.start_up_hook = StartUp(ctx, site)
 
     configure_backend(c, site, data, env)
     # Where MPS shares find their GPU's MPS daemon (spawners/backends/mps.py).
@@ -204,7 +271,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
         "PYTHONPATH": str(REPO),
     }
     courses = courses_service(env, service_env, internal)
-    c.JupyterHub.services = [
+    services = [
         {
             "name": "slices",
             "url": slices_url,
@@ -220,7 +287,7 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     ]
     # A server pulls and hands in course labs for its user with its own token.
     c.Spawner.environment.update(server_environment(courses, env))
-    c.JupyterHub.load_roles = [
+    roles = [
         # `delete:servers`: the capacity page's stop button, after the service has checked
         # the caller's own token may stop that server; `read:users`: groups for that check.
         {
@@ -248,9 +315,22 @@ def configure(c: Any, site: Site, env: Mapping[str, str] = os.environ) -> SliceC
     ]
     for service, role in (culler_service(site, service_env), quota_service(site, service_env)):
         if service is not None:
-            c.JupyterHub.services.append(service)
-            c.JupyterHub.load_roles.append(role)
+            services.append(service)
+            roles.append(role)
     if admin:
-        c.JupyterHub.services.append({"name": "sandbox-admin", "api_token": admin})
-        c.JupyterHub.load_roles.append({"name": "admin", "services": ["sandbox-admin"]})
+        services.append({"name": "sandbox-admin", "api_token": admin})
+        roles.append({"name": "admin", "services": ["sandbox-admin"]})
+    # After what is there already (Zero to JupyterHub's hub.services and hub.loadRoles).
+    c.JupyterHub.services = [*_configured(c.JupyterHub, "services"), *services]
+    c.JupyterHub.load_roles = [*_configured(c.JupyterHub, "load_roles"), *roles]
     return ctx
+
+
+def _configured(section: Any, name: str) -> list:
+    """A list trait's value set so far in a config section ([] when unset)."""
+    if name not in section:
+        return []
+    value = section[name]
+    if isinstance(value, LazyConfigValue):
+        return list(value.get_value([]))
+    return list(value)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from extensions.service_lifetime import exit_with_hub, listen
+from extensions.service_lifetime import exit_now, listen, until_stopped
 from hub_config.site import load_site
 
 from . import handlers as h
@@ -86,20 +85,14 @@ async def serve() -> None:
         address=os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1"),
         max_body_size=app.settings["max_body_size"],
     )
-    # The hub stops its services with a signal: end quietly, without a traceback. A hub
-    # that died without stopping us: end too, and free the port for the next one.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    orphaned = asyncio.ensure_future(exit_with_hub())
-    await asyncio.wait(
-        [asyncio.ensure_future(stop.wait()), orphaned], return_when=asyncio.FIRST_COMPLETED
-    )
+    # The hub stops its services with a signal: end at once and quietly, without a
+    # traceback. A hub that died without stopping us: end too, and free the port.
+    await until_stopped()
 
 
 def main() -> None:
     asyncio.run(serve())
+    exit_now()
 
 
 if __name__ == "__main__":

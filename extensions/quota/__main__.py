@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from extensions.service_lifetime import exit_with_hub
+from extensions.service_lifetime import exit_now, until_stopped
 from hub_config.auth import site_teams
 from hub_config.site import load_site
 from hub_config.wiring import ledger_url
@@ -19,20 +19,24 @@ from .hubapi import HubApi
 
 async def run() -> None:
     site = load_site()
+    # The hub's start-up hook made the ledger's tables before it started this service.
     ledger = Ledger(ledger_url(site, Path(os.environ["SANDBOX_DATA"])))
-    ledger.create_schema()
     enforcer = Enforcer(ledger, site_teams(site.doc), HubApi())
     every = site["hub"]["culler"]["check_every"]
-    # A hub that died without stopping us: end too (a leftover must not enforce quotas
-    # beside the next hub's own quota service).
-    orphaned = asyncio.ensure_future(exit_with_hub())
-    while not orphaned.done():
-        try:
-            await enforcer.tick()
-        except Exception:
-            # One failed pass (the hub restarting, a database hiccup) must not end the service.
-            log.exception("quota check failed; trying again in %s s", every)
-        await asyncio.wait([orphaned], timeout=every)
+    # The hub's stop signal, or a hub that died without stopping us: end (a leftover
+    # must not enforce quotas beside the next hub's own quota service).
+    stopped = asyncio.ensure_future(until_stopped())
+    try:
+        while not stopped.done():
+            try:
+                await enforcer.tick()
+            except Exception:
+                # One failed pass (the hub restarting, a database hiccup) must not end it.
+                log.exception("quota check failed; trying again in %s s", every)
+            await asyncio.wait([stopped], timeout=every)
+    finally:
+        stopped.cancel()
+        ledger.dispose()
 
 
 def main() -> None:
@@ -40,6 +44,7 @@ def main() -> None:
         level=logging.INFO, format="[%(levelname)1.1s %(asctime)s quota] %(message)s"
     )
     asyncio.run(run())
+    exit_now()
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def culler_service(site: Site, env: dict[str, str]) -> Definition:
         "command": [
             sys.executable,
             "-m",
-            "jupyterhub_idle_culler",
+            # jupyterhub-idle-culler, ending promptly when the hub stops it or is gone.
+            "extensions.quota.culler",
             # The arbiter applies each team's own timeout; the culler's is the shortest.
             f"--timeout={min(timeouts)}",
             f"--cull-every={culler['check_every']}",

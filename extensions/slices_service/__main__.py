@@ -11,7 +11,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from extensions.service_lifetime import exit_with_hub, listen
+from extensions.service_lifetime import exit_now, listen, until_stopped
 from hub_config.auth import site_teams
 from hub_config.site import load_site
 from hub_config.wiring import ledger_url
@@ -78,11 +78,13 @@ async def serve() -> None:
     # hub.internal_url's address (hub_config/ports.py): where servers reach the service.
     address = os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1")
     listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=address)
-    await exit_with_hub()
+    # The hub's stop signal or the hub's death (extensions/service_lifetime.py).
+    await until_stopped()
 
 
 def main() -> None:
     asyncio.run(serve())
+    exit_now()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -382,3 +383,51 @@ def test_nginx_serves_the_hub_over_tls(running_hub, converged, tmp_path):
         assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
     finally:
         server.stop()
+
+
+def test_systemctl_stop_ends_the_hub_within_seconds_and_spares_the_servers(converged, tmp_path):
+    """The unit's stop contract (docs/operations.md). `systemctl stop` with
+    KillMode=process sends SIGTERM to the hub alone, never to the users' servers (local
+    servers are the hub's children in the unit's cgroup; the hub leaves them running and
+    the next start re-attaches them, tests/integration/test_stop.py); the hub then ends
+    its services and its proxy well within TimeoutStopSec."""
+    unit = read_unit(converged.path("jupyterhub_systemd_dir") / "jupyterhub.service")
+    assert unit.keys["KillMode"] == ["process"]
+    assert unit.keys["Delegate"] == ["yes"]
+    assert "ExecStop" not in unit.keys  # nothing else signals the unit's processes
+    stop_timeout = int(unit.keys["TimeoutStopSec"][0])
+    assert stop_timeout >= 20
+
+    # The unit's command and environment, on ports and a data folder of its own (the
+    # module's hub may still run).
+    data = tmp_path / "data"
+    env = {**_unit_env(unit), "SANDBOX_PORT": str(free_port_block(4)), "SANDBOX_DATA": str(data)}
+    # As the converge fixture does: the users' accounts must reach the installed venv
+    # (another pytest session may have made pytest's base folder private again).
+    for folder in converged.root.parents:
+        if folder.stat().st_uid == os.geteuid() and str(folder).startswith(tempfile.gettempdir()):
+            folder.chmod(folder.stat().st_mode | 0o011)
+    url = f"http://127.0.0.1:{env['SANDBOX_PORT']}"
+    hub = Process(unit.exec_start, env, unit.working_directory, tmp_path / "hub.log")
+
+    def serving():
+        if not hub.alive():
+            raise AssertionError(f"the hub exited:\n{hub.tail()}")
+        with contextlib.suppress(requests.RequestException):
+            r = requests.get(f"{url}/services/slices/api/inventory", timeout=2)
+            return r.status_code in (200, 302, 403)
+        return False
+
+    try:
+        wait_for(serving, 90, "the hub and its slices service")
+        started = time.monotonic()
+        hub.proc.send_signal(signal.SIGTERM)  # what KillMode=process sends, and only here
+        hub.proc.wait(timeout=stop_timeout)
+        wait_for(lambda: not leftover_processes(data), 10, "the hub's services and proxy")
+        assert time.monotonic() - started < 10, hub.tail()
+        assert "Leaving single-user servers running" in hub.log.read_text()
+    finally:
+        hub.stop()
+        for pid in leftover_processes(data):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)

@@ -170,8 +170,12 @@ class Hub:
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        """Stop the hub (which stops servers and proxy), then anything left over."""
+        """Stop every server through the hub (a stop of the hub itself leaves them
+        running, as a restart must), then the hub (which stops its services and the
+        proxy), then anything left over."""
         if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(requests.RequestException, AssertionError, TimeoutError):
+                self.stop_all_servers()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=30)
@@ -181,6 +185,21 @@ class Hub:
         for pid in leftover_processes(self.data, self.homes):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
+
+    def stop_all_servers(self, timeout: float = 60) -> None:
+        """Ask the hub to stop every server of every user, and wait until it has."""
+
+        def running() -> list[tuple[str, str]]:
+            r = self.get("/users", params={"state": "active"})
+            r.raise_for_status()
+            return [(u["name"], name) for u in r.json() for name in u.get("servers", {})]
+
+        for user, server_name in running():
+            path = (
+                f"/users/{user}/servers/{server_name}" if server_name else f"/users/{user}/server"
+            )
+            self.delete(path)
+        wait_for(lambda: not running(), timeout, "every server to stop")
 
     # --- REST ------------------------------------------------------------------
 
