@@ -19,6 +19,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Instance, Integer, Unicode, default
 
 from spawners.context import SliceContext
+from spawners.core.allocator import slice_families
 from spawners.core.environment import slice_environment
 from spawners.core.model import Refusal
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
@@ -118,6 +119,7 @@ class SliceSpawnerMixin(Spawner):
             membership=membership,
             budget=budget,
             refusal=no_team_refusal(self.user.name) if ctx.teams and not membership else None,
+            families=slice_families(ctx.inventory),
         )
 
     @default("options_form")

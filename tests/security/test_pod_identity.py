@@ -8,18 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends import inprocess
-from tests.backends.test_kubernetes import _kubespawner_pod, _spawner
+from tests.backends import inprocess, kube_pods
 
 
 @pytest.mark.parametrize("slice_name", ["cpu", "1g.10gb"])
 def test_a_tenant_pod_runs_as_uid_1000_without_privilege_escalation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_name: str
 ) -> None:
+    inprocess.unreachable_kubeconfig(tmp_path, monkeypatch)  # a client config, no cluster
+
     async def build() -> dict:
-        spawner = _spawner(tmp_path, monkeypatch, {})
+        c = kube_pods.configured(tmp_path, {})
+        spawner = kube_pods.spawner(c, "x")
         record = inprocess.record(id=3, user="x", slice_name=slice_name, image="base")
-        return await _kubespawner_pod(spawner, record)
+        return await kube_pods.rendered_pod(spawner, record)
 
     pod = asyncio.run(build())
     security = pod["spec"]["securityContext"]
