@@ -49,7 +49,6 @@ DATA_ROOT = CACHE / "docker"
 ROOTFS_TARBALL = CACHE / "bookworm-minbase.tar.gz"
 WHEELS = CACHE / "wheels"
 TORCH_PIN = "torch==2.13.0"
-CUDA_BASE = "nvidia/cuda:13.0.0-runtime-ubuntu24.04"
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PRODUCT_DOCKERFILE = "images/product.Dockerfile"
 PROJECT_SOURCES = ("pyproject.toml", "spawners", "extensions")
@@ -75,6 +74,15 @@ PRODUCT_FILES = (PRODUCT_DOCKERFILE, "images/base/rootfs", "notebooks")
 
 class BuildError(RuntimeError):
     """A build cannot go on; the message says why and what to do."""
+
+
+def cuda_base() -> str:
+    """The CUDA variant's parent: the base Dockerfile's own default for BASE_IMAGE."""
+    text = (ROOT / "images" / "base" / "Dockerfile").read_text()
+    match = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
+    if match is None:
+        raise BuildError("images/base/Dockerfile declares no default BASE_IMAGE")
+    return match[1]
 
 
 def log(message: str) -> None:
@@ -394,19 +402,20 @@ class Runtime:
         return f"sandbox-runtime/{self.name}:{self.key}"
 
 
-def runtimes(docker: Docker, *, gpu: bool, preload: bool) -> dict[str, Runtime]:
+def runtimes(docker: Docker | None, *, gpu: bool, preload: bool) -> dict[str, Runtime]:
     """Every image's runtime build, keyed by what goes into it (the CPU variant's
-    rootfs is imported into the daemon here when it is missing)."""
+    rootfs is imported into ``docker`` here when it is missing; None: plan only)."""
     ca = [CA_BUNDLE] if CA_BUNDLE.is_file() else []
     common = {"PIP_CERT": "/opt/sandbox/build-ca/ca.crt"} if ca else {}
     if gpu:
-        parent, parent_key, torch = CUDA_BASE, CUDA_BASE, []
+        parent = parent_key = cuda_base()
+        torch = []
     else:
         tarball = rootfs_tarball()
         torch = [torch_cpu_wheel()]
         parent_key = digest(["rootfs"], paths=[tarball])
         parent = f"sandbox-build/bookworm:{parent_key}"
-        if not docker.has(parent):
+        if docker is not None and not docker.has(parent):
             log(f"importing the rootfs as {parent}")
             docker.run("import", str(tarball), parent)
     variant = "cuda" if gpu else "cpu"
