@@ -3,14 +3,16 @@ gets a bridge network of its own, on a private /24 that no interface here uses (
 iptables, no masquerading), and ``hub.internal_url`` is the bridge's gateway address, as
 a site with ``network: sandbox`` (the default) would set it. A server container reaches the hub API (its readiness), the slices service (GPU
 hours left and the team's quota warning, in ``api/sandbox/slice``) and the courses service
-(``api/sandbox/courses``, the start-time pull) across the bridge, checked from outside
-through the proxy as JupyterLab reads them.
+(the lab an instructor published is pulled into the home at start) across the bridge,
+checked from outside through the proxy, then in Chromium: JupyterLab's status bar and
+slice panel show the hub's figures.
 
 The image is the one the Docker backend tests use (``SERVER_IMAGE``); switch it to a
 product image by changing that one name."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +33,9 @@ SERVER_IMAGE = SERVER_TAG
 """The single-user image the containers run."""
 USER = "dockbr1"
 TEAM = "bridge-lab"
+PROF = "dockprof"
+COURSE = "net101"
+NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
 def bridge_site(gateway: str, network: str) -> str:
@@ -80,10 +85,14 @@ def bridge(docker_engine, tmp_path: Path) -> Iterator[Bridge]:
         "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
         "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
     )  # fmt: skip
+    # The course repository the instructor publishes from.
+    notebooks = tmp_path / "notebooks"
+    (notebooks / COURSE / "lab1").mkdir(parents=True)
+    (notebooks / COURSE / "lab1" / "intro.ipynb").write_text(json.dumps(NOTEBOOK))
     hub = Hub(
         tmp_path / "hub",
         site=write_site(tmp_path / "site.yaml", bridge_site(gateway, network)),
-        env={"DOCKER_HOST": daemon.env["DOCKER_HOST"]},
+        env={"DOCKER_HOST": daemon.env["DOCKER_HOST"], "SANDBOX_COURSES_NOTEBOOKS": str(notebooks)},
     )
     try:
         yield Bridge(daemon, network, gateway, hub.start())
@@ -107,9 +116,22 @@ def _from_inside(hub: Hub, what: str) -> requests.Response:
 
 def test_a_container_on_a_bridge_reaches_the_hub_and_its_services(bridge: Bridge) -> None:
     hub, daemon = bridge.hub, bridge.daemon
-    hub.ensure_user(USER)
-    assert hub.post(f"/groups/{TEAM}").status_code in (201, 409)
-    assert hub.post(f"/groups/{TEAM}/users", json={"users": [USER]}).status_code == 200
+    for user in (USER, PROF):
+        hub.ensure_user(user)
+    for group, user in (
+        (TEAM, USER),
+        (f"{COURSE}-students", USER),
+        (f"{COURSE}-instructors", PROF),
+    ):
+        assert hub.post(f"/groups/{group}", json={"users": [user]}).status_code == 201
+    # The instructor publishes a lab before the student's server starts.
+    published = requests.post(
+        f"{hub.url}/services/courses/api/courses/{COURSE}/labs",
+        json={"name": "lab1", "repo_path": f"{COURSE}/lab1", "title": "Networks"},
+        headers={"Authorization": f"token {hub.user_token(PROF)}"},
+        timeout=30,
+    )
+    assert published.status_code == 201, published.text
     r = hub.spawn(USER, {"image": "base", "slice": "1g.10gb"})
     assert r.status_code in (201, 202), r.text
     hub.wait_ready(USER, timeout=90)
@@ -144,7 +166,15 @@ def test_a_container_on_a_bridge_reaches_the_hub_and_its_services(bridge: Bridge
         return body if body["start_pull"].get("state") in ("done", "failed") else None
 
     body = wait_for(pulled, 30, "the course pull at start to finish")
-    assert body["start_pull"]["state"] == "done", body["start_pull"]
+    assert body["start_pull"] == {"state": "done", "message": "1 course lab(s) up to date."}
+    # The lab is in the home inside the container, as Jupyter's own contents API lists it.
+    contents = requests.get(
+        f"{hub.url}/user/{USER}/api/contents/{COURSE}/lab1",
+        headers={"Authorization": f"token {hub.user_token(USER)}"},
+        timeout=30,
+    )
+    assert contents.status_code == 200, contents.text
+    assert [f["name"] for f in contents.json()["content"]] == ["intro.ipynb"]
 
     # In Chromium: JupyterLab's status bar and slice panel show the hub's figures.
     with chromium() as browser:
