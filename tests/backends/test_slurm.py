@@ -187,6 +187,8 @@ def test_cancelled_job_gives_everything_back(hub: Hub, cluster: SlurmCluster) ->
     wait_for(lambda: hub.server(user) is None, 30, "the hub to notice the cancelled job")
     assert hub.allocations() == []
     assert hub.inventory()["free"]["3g.40gb"] == 1
+    # A job that ended is not a node that failed: nobody is told of a lost node.
+    assert f"Slurm job {job_id} of {user} lost node" not in hub.log_path.read_text(errors="replace")
 
 
 def test_job_survives_a_hub_restart(hub: Hub, cluster: SlurmCluster) -> None:
