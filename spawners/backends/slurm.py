@@ -12,6 +12,7 @@ ledger as soon as sbatch returns, with what Slurm granted once the job runs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import os
 import pwd
@@ -25,6 +26,7 @@ from jupyterhub.apihandlers import APIHandler, default_handlers
 from tornado import web
 from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
 
+from spawners.backends.mps import MpsClient
 from spawners.backends.resources import NodeShape, host_share
 from spawners.backends.slurm_jobs import SlurmCommandError, SlurmCommands, allocation_comment
 from spawners.backends.slurm_script import (
@@ -40,11 +42,14 @@ from spawners.backends.slurm_status import (
     parse_grants,
     queue_position,
 )
-from spawners.core.profiles import slice_profile
+from spawners.core.environment import mps_directories
+from spawners.core.profiles import SliceKind, slice_profile
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
 QUEUE_POSITION_EVERY_S = 2.0
+LOST_NODE_STATES = frozenset({"NODE_FAIL", "BOOT_FAIL"})
+"""Job states that mean the node under a started job failed (its server went with it)."""
 # Set by the engine, not the hub: Slurm decides which device the job gets.
 ENGINE_DECIDES = ("CUDA_VISIBLE_DEVICES", "SANDBOX_GPU_UUID", "SANDBOX_GPU_INDEX")
 
@@ -75,10 +80,12 @@ class CheckedSlurmSpawner(SlurmSpawner):
             return None
         if status == JobStatus.PENDING and not self._job_started:
             return None
-        if self.job_status:
-            # Slurm still lists the job, but not running: its node went down (NODE_FAIL)
-            # and Slurm requeued it. Its server is gone; cancel it before the scheduler
-            # starts it again somewhere, unseen by the hub, on a device the hub frees now.
+        state = self.job_status.split()[0] if self.job_status else ""
+        if status == JobStatus.PENDING or state in LOST_NODE_STATES:
+            # The job had started and is back in the queue (Slurm requeues a failed
+            # node's jobs) or failed with its node. Its server is gone; cancel it before
+            # the scheduler starts it again somewhere, unseen by the hub, on a device the
+            # hub frees now.
             node = self.job_node or "its node"
             self.log.warning(
                 "Slurm job %s of %s lost node %s (%s): cancelling it",
@@ -141,7 +148,7 @@ class CheckedSlurmSpawner(SlurmSpawner):
         return self.ip, self.port
 
 
-class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
+class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
     engine_name = Unicode(
         "slurm",
         help="""Engine recorded with each allocation; reconciliation asks squeue about it.""",
@@ -343,12 +350,19 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
         placement = self.slurm_placement_for(record.team)
         share = host_share(record.slice_name, NodeShape.from_site(self.node_shape))
         home = self._home()
+        runner = self.runner_for(record.image)
+        mps = self.mps_folders_by_node() if self._is_mps(record) else ()
+        if mps and runner.kind == "apptainer":
+            # The node's pipe directory (Slurm uses one MPS GPU per node: one folder in it).
+            runner = dataclasses.replace(
+                runner, writable_binds=((self.pipe_directory, self.pipe_directory),)
+            )
         return SlurmJob(
             job_name=f"sandbox-{record.id}",
             workdir=home,
             output=f"{home.rstrip('/')}/.sandbox-slurm-%j.log",
             export=tuple(self.get_env()),
-            command=self.runner_for(record.image).command(tuple(self.get_args())),
+            command=runner.command(tuple(self.get_args())),
             cpus=share.whole_cpus,
             memory_mib=share.memory_mib,
             gres=gres_for_slice(record.slice_name, self.gres_types, self.gres_name),
@@ -359,7 +373,34 @@ class SlurmSliceSpawner(SliceSpawnerMixin, CheckedSlurmSpawner):
             hide_gpus=not slice_profile(record.slice_name).needs_gpu,
             comment=allocation_comment(record.id),
             extra_lines=tuple(self.extra_options),
+            mps_folders=mps,
         )
+
+    @staticmethod
+    def _is_mps(record: AllocationRecord) -> bool:
+        return slice_profile(record.slice_name).kind is SliceKind.MPS
+
+    def mps_folders_by_node(self) -> tuple[tuple[str, str, str], ...]:
+        """(node, pipe folder, log folder) of each node's MPS GPU (the site file's
+        gpus.nodes): Slurm decides the node, the script picks its folders
+        (``<pipe_directory>/<index>``, what the mps role creates). GPUs of the hub's own
+        host (an inventory naming no nodes) are any node's."""
+        folders = []
+        for node, indexes in sorted(self.mps_nodes(self._ctx.inventory).items()):
+            if len(indexes) != 1:
+                self.log.warning(
+                    "node %s has MPS GPUs %s; Slurm uses one MPS GPU per node, so jobs "
+                    "there cannot tell which daemon is theirs",
+                    node,
+                    sorted(indexes),
+                )
+                continue
+            dirs = mps_directories(self.pipe_directory, self.log_directory, indexes.pop())
+            pattern = "*" if node == "localhost" else node
+            folders.append(
+                (pattern, dirs["CUDA_MPS_PIPE_DIRECTORY"], dirs["CUDA_MPS_LOG_DIRECTORY"])
+            )
+        return tuple(folders)
 
     def _command_env(self) -> dict[str, str]:
         env = self.get_env()
