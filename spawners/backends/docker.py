@@ -45,7 +45,7 @@ class DockerSliceSpawner(SliceSpawnerMixin, MpsClient, DockerSpawner):
         value_trait=Unicode(),
         config=True,
         help="""Image name -> Docker tag (``{"vision": "registry.example/sandbox-vision:2.1"}``).
-        Images not listed run ``sandbox/<image>`` (what images/build.sh tags).""",
+        Images not listed run ``sandbox/<image>`` (what make images tags).""",
     )
 
     gpu_device_requests = Enum(
