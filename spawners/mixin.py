@@ -34,6 +34,11 @@ QUARANTINE_CHECK_SECONDS = 5.0
 """How often a quarantined slice is checked (and what is left on it killed again)."""
 _watchers: set[asyncio.Task] = set()
 
+PROBE_FIRST_PAUSE_S = 0.2
+PROBE_MAX_PAUSE_S = 1.0
+"""Pauses between readiness probes of a starting server: doubling from the first to the
+most."""
+
 
 class SliceSpawnerMixin(Spawner):
     """Mix in before the engine's spawner class: ``class X(SliceSpawnerMixin, EngineSpawner)``."""
@@ -250,6 +255,7 @@ class SliceSpawnerMixin(Spawner):
         url += self.server.base_url if self.server is not None else "/"
         client = AsyncHTTPClient()
         deadline = time.monotonic() + self.http_timeout
+        pause = PROBE_FIRST_PAUSE_S
         while (left := deadline - time.monotonic()) > 0:
             status = await super().poll()
             if status is not None:
@@ -267,7 +273,11 @@ class SliceSpawnerMixin(Spawner):
                 return
             except (OSError, HTTPClientError):
                 pass
-            await asyncio.sleep(0.2)
+            # Back off as JupyterHub's own wait does (from 0.2 s, doubling), capped at
+            # 1 s so a booted server is seen within a second: a burst of starts must not
+            # spend the hub's CPU on probes.
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, PROBE_MAX_PAUSE_S)
         raise web.HTTPError(
             500,
             f"The server did not answer within {self.http_timeout} seconds "
