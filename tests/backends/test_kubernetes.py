@@ -228,7 +228,9 @@ def test_user_sees_why_the_scheduler_cannot_place_the_pod(tmp_path: Path, monkey
     async def body(api: FakeKubeApi) -> Any:
         c = configured(tmp_path, {}, {"teams": TEAMS})
         s = spawner(c, "alice", groups=("startup-a",))
-        seen, error = await _start_until_it_fails(s, {"image": "base", "slice": "1g.10gb"}, 3)
+        # Long enough for the event watch to deliver the recorded event on a busy
+        # machine (3 s was not, during a full run); the start fails at this limit.
+        seen, error = await _start_until_it_fails(s, {"image": "base", "slice": "1g.10gb"}, 15)
         return s, seen, error, api
 
     s, seen, error, api = asyncio.run(_with_api(tmp_path, monkeypatch, body))
