@@ -156,16 +156,8 @@ def _journey(url: str, user: str, password: str, body: dict | None, out: Journey
         r = s.post(f"{url}/hub/api/users/{user}/server", json=body, headers=xsrf, timeout=600)
         if r.status_code not in (201, 202):
             raise RuntimeError(f"spawn -> {r.status_code} {r.text[:200]}")
-        while True:
-            me = s.get(f"{url}/hub/api/users/{user}", headers=xsrf, timeout=600).json()
-            server = me.get("servers", {}).get("")
-            if server is None:
-                raise RuntimeError("the server went away while starting")
-            if server.get("ready"):
-                break
-            if time.monotonic() - t > READY_TIMEOUT_S:
-                raise RuntimeError("not ready in time")
-            time.sleep(0.5)
+        if r.status_code == 202:
+            _wait_ready(s, url, user, xsrf)
         out.start_s = time.monotonic() - t
         t = time.monotonic()
         _run_code(s, url, user)
@@ -176,6 +168,28 @@ def _journey(url: str, user: str, password: str, body: dict | None, out: Journey
         out.ok = True
     except Exception as e:  # one user's failure is a figure, not the end of the run
         out.error = str(e)[:300]
+
+
+def _wait_ready(s: requests.Session, url: str, user: str, xsrf: dict[str, str]) -> None:
+    """Wait as JupyterHub's own spawn-pending page does: on the server's progress event
+    stream, one open request per user (polling the REST API instead would make a hub that
+    answers fast serve more polls, and count them as its CPU)."""
+    with s.get(
+        f"{url}/hub/api/users/{user}/server/progress",
+        headers={**xsrf, "Accept": "text/event-stream"},
+        stream=True,
+        timeout=READY_TIMEOUT_S,
+    ) as r:
+        r.raise_for_status()
+        for line in r.iter_lines(decode_unicode=True):
+            if not line or not line.startswith("data:"):
+                continue
+            event = json.loads(line[len("data:") :])
+            if event.get("ready"):
+                return
+            if event.get("failed"):
+                raise RuntimeError(f"start failed: {event.get('message', '')[:200]}")
+    raise RuntimeError("the progress stream ended before the server was ready")
 
 
 def _run_code(s: requests.Session, url: str, user: str) -> None:
