@@ -17,6 +17,17 @@ gpus:
   simulated_count: 1
 """
 
+TEAMS_SITE = (
+    TEST_SITE
+    + """teams:
+  lab:
+    kind: course
+    groups: [lab]
+    policy: {idle_timeout: 1h}
+"""
+)
+"""The test hub with one team, so the idle culler and the quota service run too."""
+
 
 @pytest.fixture
 def make_hub(tmp_path: Path) -> Iterator:

@@ -26,20 +26,7 @@ from spawners.ledger.ledger import Ledger
 from spawners.ledger.records import AllocationRecord
 from tests.support.hub import CONFIG, REPO, VENV_BIN, Hub, wait_for, write_site
 
-TEAMS_SITE = """
-site: {name: Config path test}
-hub:
-  start_timeout: 120
-  http_timeout: 90
-gpus:
-  source: simulated
-  simulated_count: 1
-teams:
-  lab:
-    kind: course
-    groups: [lab]
-    policy: {idle_timeout: 1h}
-"""
+from .conftest import TEAMS_SITE
 
 
 class Planted:

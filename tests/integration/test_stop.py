@@ -25,24 +25,10 @@ from hub_config.startup import SandboxProxy, hub_is_stopping
 from tests.support.hub import REPO, Hub, leftover_processes, wait_for, write_site
 from tests.support.kernel import Kernel
 
-from .conftest import TEST_SITE
+from .conftest import TEAMS_SITE, TEST_SITE
 
 STOP_BUDGET_S = 10.0
 
-TEAMS_SITE = """
-site: {name: Stop test}
-hub:
-  start_timeout: 120
-  http_timeout: 90
-gpus:
-  source: simulated
-  simulated_count: 1
-teams:
-  lab:
-    kind: course
-    groups: [lab]
-    policy: {idle_timeout: 1h}
-"""
 SERVICES = ("slices", "courses", "idle-culler", "quota")
 
 
