@@ -212,6 +212,10 @@ async def _start_until_it_fails(
 async def _with_api(tmp: Path, monkeypatch, body) -> Any:  # noqa: ANN001
     from kubespawner import KubeSpawner
 
+    # KubeSpawner keeps its pod and event reflectors on the class: ones left by an
+    # earlier test (another API server, an event loop that is gone) would be reused and
+    # see nothing, so start from none.
+    KubeSpawner.reflectors.clear()
     api = await FakeKubeApi().start()
     use_api_server(api.url, tmp, monkeypatch)
     try:
