@@ -27,6 +27,9 @@ from spawners.backends.local import (
 from spawners.backends.slurm_jobs import SlurmCommands
 from spawners.ledger.records import AllocationRecord
 
+REPO = Path(__file__).resolve().parent.parent
+"""The checkout this hub runs from (`make setup` installs the project in place)."""
+
 
 def _slurm_commands() -> SlurmCommands:
     # Reconciliation runs before the backend is configured: find squeue on PATH.
@@ -142,6 +145,17 @@ def _configure_local(
     if run_as == SYSTEM_USERS:
         _check_reachable_by_users(command)
     c.Spawner.cmd = [str(command)]
+    c.Spawner.environment.update(local_tutorials(env))
+
+
+def local_tutorials(env: Mapping[str, str]) -> dict[str, str]:
+    """Where a local server finds the current tutorials: the notebooks/ folder of the
+    checkout this hub runs from (installed in place by `make setup`), or the folder
+    SANDBOX_TUTORIALS names in the hub's environment. Images carry their own."""
+    from extensions.sandbox_server.tutorials import SOURCE_ENV
+
+    folder = env.get(SOURCE_ENV) or str(REPO / "notebooks")
+    return {SOURCE_ENV: str(Path(folder).resolve())}
 
 
 def _check_reachable_by_users(command: Path) -> None:

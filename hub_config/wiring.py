@@ -21,7 +21,7 @@ from traitlets.config import LazyConfigValue
 from extensions.courses.hub import COURSES_ROLES, courses_service, server_environment
 from extensions.quota.services import culler_service, quota_service
 from hub_config.auth import configure_auth, site_teams
-from hub_config.backends import ABANDON, RUNNING_PROBES, configure_backend, local_run_as
+from hub_config.backends import ABANDON, REPO, RUNNING_PROBES, configure_backend, local_run_as
 from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
@@ -35,8 +35,6 @@ from spawners.core.model import Inventory
 from spawners.inventory.nvml_processes import live_device_process_ids
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger, ReconcileReport
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def data_dir(env: Mapping[str, str]) -> Path:

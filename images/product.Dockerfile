@@ -6,7 +6,7 @@
 #     course pulls), enabled by the package's own data file
 #     etc/jupyter/jupyter_server_config.d/sandbox_server.json; the notebook widgets;
 #   - the prebuilt JupyterLab extension (status bar item, slice panel, course labs);
-# then the entry point and the tutorials. Build arguments:
+# then the entry point and the tutorials (SANDBOX_TUTORIALS). Build arguments:
 #   RUNTIME        the image's runtime (sandbox-runtime/<image>:<key>)
 #   SANDBOX_IMAGE  the image's name, as the hub offers it
 ARG RUNTIME=sandbox-runtime/base:latest
@@ -31,6 +31,9 @@ RUN python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'sa
  && chmod -R a-w /opt/sandbox/tutorials
 
 ENV SANDBOX_IMAGE=${SANDBOX_IMAGE}
+# The server extension merges these into ~/tutorials at every start (copied at the first,
+# later versions without overwriting the user's edits), as on every backend.
+ENV SANDBOX_TUTORIALS=/opt/sandbox/tutorials
 USER 1000
 WORKDIR /home/jovyan
 EXPOSE 8888

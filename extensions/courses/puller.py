@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .bundle import BundleError, check_path, sha256
-from .merge import Action, next_state, plan_pull
+from .merge import Action, Step, next_state, plan_pull
 from .roles import valid_name
 
 STATE_FILE = ".sandbox-lab.json"
@@ -55,33 +55,42 @@ def _write(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
+def merge_folder(
+    folder: Path, contents: Mapping[str, bytes], record: Mapping[str, Any]
+) -> Iterator[Step]:
+    """Apply ``contents`` (relative path -> bytes) to ``folder`` with the nbgitpuller
+    rule, yielding each step as it is done, then remember what was written in
+    ``folder/STATE_FILE`` with ``record`` (what the folder holds: a lab's course, name
+    and version; the tutorials' source). Used by the course labs and the tutorials."""
+    published = {p: sha256(b) for p, b in contents.items()}
+    last = {k: v for k, v in read_state(folder)["files"].items() if isinstance(v, str)}
+    steps = plan_pull(published, last, _on_disk(folder, published))
+    for step in steps:
+        if step.writes:
+            _write(folder / step.path, contents[step.path])
+        yield step
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {**record, "files": next_state(published, last, steps)}
+    _write(folder / STATE_FILE, json.dumps(state, indent=1, sort_keys=True).encode())
+
+
 def pull_lab(home: Path, lab: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Yield one event per file ({"path", "action"}), then a summary event."""
     course, name = lab["course"], lab["name"]
     folder = lab_folder(home, course, name)
     contents = {check_path(p): base64.b64decode(b) for p, b in lab["files"].items()}
-    published = {p: sha256(b) for p, b in contents.items()}
-    state = read_state(folder)
-    last = {k: v for k, v in state["files"].items() if isinstance(v, str)}
-    steps = plan_pull(published, last, _on_disk(folder, published))
-    for step in steps:
-        if step.writes:
-            _write(folder / step.path, contents[step.path])
+    previous = read_state(folder).get("version", 0)
+    steps = []
+    record = {"course": course, "lab": name, "version": lab["version"]}
+    for step in merge_folder(folder, contents, record):
+        steps.append(step)
         yield {"course": course, "lab": name, "path": step.path, "action": step.action.value}
-    folder.mkdir(parents=True, exist_ok=True)
-    new_state = {
-        "course": course,
-        "lab": name,
-        "version": lab["version"],
-        "files": next_state(published, last, steps),
-    }
-    _write(folder / STATE_FILE, json.dumps(new_state, indent=1, sort_keys=True).encode())
     yield {
         "course": course,
         "lab": name,
         "summary": True,
         "version": lab["version"],
-        "previous_version": state.get("version", 0),
+        "previous_version": previous,
         "kept": [s.path for s in steps if s.action is Action.KEEP],
         "written": [s.path for s in steps if s.writes],
     }

@@ -1,7 +1,8 @@
 """Jupyter server extension: the server's own slice at ``GET <base_url>api/sandbox/slice``,
 and the course actions (``api/sandbox/courses``, ``.../pull``, ``.../handin``,
-``.../publish``). At start it pulls the user's course labs into their home, in the
-background."""
+``.../publish``), and the tutorials' merge at ``api/sandbox/tutorials``. At start it
+merges the current tutorials into ``~/tutorials`` (tutorials.py) and pulls the user's
+course labs into their home, both in the background."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, Pull
 from .courses_client import CoursesClient, CoursesUnavailable
 from .handlers import HubView, SliceHandler
 from .nvml_reader import open_reader
+from .tutorials import TutorialsHandler, start_merge
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -66,8 +68,11 @@ def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
             (base + "/courses/pull", PullHandler),
             (base + "/courses/handin", HandInHandler),
             (base + "/courses/publish", PublishHandler),
+            (base + "/tutorials", TutorialsHandler),
         ],
     )
+    home = Path(serverapp.root_dir).expanduser()
+    web_app.settings["sandbox_tutorials"] = start_merge(serverapp.log, os.environ, home)
     status: dict[str, str] = {"state": "none", "message": ""}
     web_app.settings["sandbox_start_pull"] = status
     if client is not None:

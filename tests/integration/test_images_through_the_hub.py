@@ -2,7 +2,7 @@
 Docker backend, answers from outside (through the proxy, with the user's own token):
 its server extension gives the slice the hub allocated and the hub's live view of the
 user (team, GPU-hours left, the same figure the slices service gives), and the tutorials
-are in the home. One hub, the five servers started at once.
+are in the home, merged by the server at its start. One hub, the five servers started at once.
 
 The engine is the session's private dockerd (tests/backends/engines.py) on the host
 network, with the fake NVIDIA hook, so each container is handed its MIG device."""
@@ -18,7 +18,7 @@ import requests
 
 from tests.backends.engines import DOCKER_SHAPE, stop_all_servers
 from tests.images.conftest import IMAGES
-from tests.support.hub import Hub, write_site
+from tests.support.hub import Hub, wait_for, write_site
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +117,14 @@ def test_the_slice_endpoint_answers_with_the_hubs_live_data(
 @pytest.mark.parametrize("image", IMAGES)
 def test_the_tutorials_are_in_the_home(hub: Hub, servers: dict[str, str], image: str) -> None:
     user, token = USERS[image], servers[image]
+
+    # The server merges them beside its start (extensions/sandbox_server/tutorials.py).
+    def merge_finished() -> dict | None:
+        status = _get(hub, token, f"/user/{user}/api/sandbox/tutorials").json()
+        return status if status["state"] in ("done", "failed") else None
+
+    merged = wait_for(merge_finished, 60, f"the tutorials' merge in {image}")
+    assert merged["state"] == "done", merged
     r = _get(hub, token, f"/user/{user}/api/contents/tutorials")
     assert r.status_code == 200, r.text
     names = {item["name"] for item in r.json()["content"]}

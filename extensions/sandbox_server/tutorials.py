@@ -1,0 +1,92 @@
+"""The tutorials in every home, on every backend: at each start the server merges the
+current tutorials (the folder ``SANDBOX_TUTORIALS`` names: the image's
+/opt/sandbox/tutorials, or the checkout's notebooks/ for a local server) into
+``<home>/tutorials`` with the course labs' nbgitpuller rule (extensions/courses/puller.py):
+copied at the first start; later, a file the user changed is kept, a file they left
+alone is updated, a file they deleted comes back.
+
+The merge runs in a thread of its own, so the server answers at once and a failure never
+stops it; how it went is at ``GET <base_url>api/sandbox/tutorials``, which JupyterLab's
+extension shows the user."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from extensions.courses.bundle import BundleError, read_folder
+from extensions.courses.merge import Action
+from extensions.courses.puller import merge_folder
+
+from .handlers import AUTH_RESOURCE
+
+SOURCE_ENV = "SANDBOX_TUTORIALS"
+"""The environment variable naming the folder of the current tutorials (unset: none)."""
+FOLDER = "tutorials"
+"""Where the tutorials go, relative to the server's root folder (the user's home)."""
+
+
+def merge_tutorials(source: Path, home: Path) -> dict[str, list[str]]:
+    """Merge the tutorials in ``source`` into ``home/tutorials``; the paths written and
+    the paths kept because the user changed them. Raises BundleError or OSError."""
+    target = home / FOLDER
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise BundleError(f"~/{FOLDER} is not a folder")
+    steps = list(merge_folder(target, read_folder(source), {"source": str(source)}))
+    return {
+        "written": [s.path for s in steps if s.writes],
+        "kept": [s.path for s in steps if s.action is Action.KEEP],
+    }
+
+
+def done_message(result: Mapping[str, list[str]]) -> str:
+    written, kept = result["written"], result["kept"]
+    text = f"Tutorials in ~/{FOLDER}: {len(written)} file(s) copied or updated."
+    if kept:
+        text += f" Kept your edits of {', '.join(kept)}."
+    return text
+
+
+def _merge_at_start(log: Any, source: Path, home: Path, status: dict[str, Any]) -> None:
+    try:
+        result = merge_tutorials(source, home)
+    except (BundleError, OSError) as e:
+        reason = str(e) if isinstance(e, BundleError) else (e.strerror or type(e).__name__)
+        log.warning("sandbox: tutorials not merged from %s into %s: %s", source, home, e)
+        status.update(state="failed", message=f"The tutorials were not updated: {reason}.")
+        return
+    except Exception as e:  # the merge must never take the server down
+        log.error("sandbox: tutorials not merged from %s into %s: %r", source, home, e)
+        status.update(state="failed", message="The tutorials were not updated (an error).")
+        return
+    log.info("sandbox: tutorials merged from %s into %s: %s", source, home / FOLDER, result)
+    status.update(state="done", message=done_message(result), **result)
+
+
+def start_merge(log: Any, env: Mapping[str, str], home: Path) -> dict[str, Any]:
+    """Start the merge beside the server's start; returns the status it keeps up to date
+    (``state``: none, running, done or failed; ``message`` for the user)."""
+    source = env.get(SOURCE_ENV, "").strip()
+    if not source:
+        return {"state": "none", "message": ""}
+    status: dict[str, Any] = {"state": "running", "message": "Updating the tutorials ..."}
+    threading.Thread(
+        target=_merge_at_start, args=(log, Path(source), home, status), daemon=True
+    ).start()
+    return status
+
+
+class TutorialsHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @web.authenticated
+    @authorized
+    def get(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(dict(self.settings.get("sandbox_tutorials") or {"state": "none"}))
