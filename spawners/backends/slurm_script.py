@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from spawners.core.gpu_models import DEFAULT_MODEL, slurm_gres_type
 from spawners.core.profiles import SliceKind, slice_profile
 
 # Slurm names (partition, account, QOS, gres types, node names): no spaces, no quotes,
@@ -26,10 +27,6 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 PATH = re.compile(r"^/[A-Za-z0-9._/@+%-]{0,4095}$")
 TIME_LIMIT = re.compile(r"^([0-9]{1,4}-)?[0-9]{1,3}(:[0-9]{2}){0,2}$|^UNLIMITED$|^INFINITE$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-WHOLE_GPU_TYPE = "h100"
-"""Default gres type of a whole GPU: ansible/roles/slurm's ``slurm_gres_types.gpu``."""
 
 
 class ScriptError(ValueError):
@@ -113,16 +110,21 @@ class SlurmJob:
 
 
 def gres_for_slice(
-    slice_name: str, gres_types: Mapping[str, str] | None = None, gres_name: str = "gpu"
+    slice_name: str,
+    gres_types: Mapping[str, str] | None = None,
+    gres_name: str = "gpu",
+    device_name: str | None = None,
 ) -> str | None:
     """The ``--gres`` value for a slice; None for ``cpu``.
 
-    MIG slices: ``gpu:<type>:1`` with ``type`` from the site's mapping, defaulting to the
-    profile name (``1g.10gb``); real clusters with AutoDetect=nvml name them after NVML
-    (``nvidia_h100_80gb_hbm3_1g.10gb``). A whole GPU: ``gpu:h100:1`` (the type the slurm
-    Ansible role gives whole GPUs; an untyped ``gpu:1`` could be granted a MIG instance),
-    or the mapping. An MPS share: Slurm's own ``mps:<percent of the GPU>``, or the
-    mapping. A type mapped to '' asks for any GPU (``gpu:1``)."""
+    MIG slices and whole GPUs: ``gpu:<type>:1``, the type Slurm's ``AutoDetect=nvml``
+    (and the slurm Ansible role's gres.conf) gives that device of the GPU the slice is
+    on, from its NVML name ``device_name`` (None: the default model's):
+    ``nvidia_h200_1g.18gb``, ``nvidia_a100_1g.5gb``; a whole H100 80GB
+    ``nvidia_h100_80gb_hbm3`` (typed: an untyped ``gpu:1`` could be granted a MIG
+    instance). A site's mapping (slice name -> type) replaces that on every model. An
+    MPS share: Slurm's own ``mps:<percent of the GPU>``, or the mapping. A type mapped
+    to '' asks for any GPU (``gpu:1``)."""
     profile = slice_profile(slice_name)
     types = dict(gres_types or {})
     if profile.kind is SliceKind.CPU:
@@ -130,11 +132,11 @@ def gres_for_slice(
     if slice_name in types:
         kind = types[slice_name]
         return f"{gres_name}:{kind}:1" if kind else f"{gres_name}:1"
-    if profile.kind is SliceKind.MIG:
-        return f"{gres_name}:{slice_name}:1"
     if profile.kind is SliceKind.MPS:
         return f"mps:{profile.mps_thread_percentage}"
-    return f"{gres_name}:{WHOLE_GPU_TYPE}:1"
+    device = device_name or DEFAULT_MODEL.nvml_name
+    mig = slice_name if profile.kind is SliceKind.MIG else None
+    return f"{gres_name}:{slurm_gres_type(device, mig)}:1"
 
 
 def _name(value: str | None, what: str) -> str | None:

@@ -104,8 +104,21 @@ class GpuModel:
     aliases: tuple[tuple[str, str], ...] = ()
     """Names some drivers print for a profile -> the canonical name."""
     device_names: tuple[str, ...] = ()
-    """Names NVML reports for GPUs of this model (documentation and tests; matching is by
-    :func:`model_for_device`)."""
+    """Names NVML reports for GPUs of this model (matching is by :func:`model_for_device`);
+    the first is the model's own (its SXM part), what a GPU declared by catalogue key is
+    taken to report."""
+
+    @property
+    def nvml_name(self) -> str:
+        return self.device_names[0]
+
+    @property
+    def gfd_product(self) -> str:
+        """The ``nvidia.com/gpu.product`` label NVIDIA's GPU Feature Discovery gives a
+        node with this GPU: its NVML name, spaces as dashes (``NVIDIA-H100-80GB-HBM3``,
+        ``NVIDIA-H200``, ``NVIDIA-A100-SXM4-40GB``); with the ``single`` MIG strategy,
+        ``<product>-MIG-<profile>``."""
+        return gfd_product(self.nvml_name)
 
     def profile(self, name: str) -> MigProfileSpec | None:
         name = canonical_profile_name(name, self)
@@ -266,3 +279,35 @@ def profile_names() -> tuple[str, ...]:
             if p.name not in out:
                 out.append(p.name)
     return tuple(out)
+
+
+# --- How other tools name a GPU and its MIG devices -------------------------------------
+
+
+def device_name_of(model_name: str) -> str:
+    """The NVML name of a GPU the site file (or NVML) calls ``model_name``: the name
+    itself when it is one of its model's (``NVIDIA H100 PCIe``), else the model's own
+    (``h200-141gb`` -> ``NVIDIA H200``; a simulated GPU's); the text itself for a GPU
+    the catalogue does not know."""
+    text = model_name.strip()
+    model = model_for_device(text)
+    if model is None:
+        return text
+    return text if text in model.device_names else model.nvml_name
+
+
+def gfd_product(device_name: str) -> str:
+    """GPU Feature Discovery's ``nvidia.com/gpu.product`` of a GPU NVML names so."""
+    return "-".join(device_name.split())
+
+
+def slurm_gres_type(device_name: str, profile: str | None = None) -> str:
+    """The gres type Slurm's ``AutoDetect=nvml`` gives a GPU NVML names ``device_name``
+    (gpu_nvml.c): the name lower-cased, spaces as underscores (``NVIDIA H100 80GB HBM3``
+    -> ``nvidia_h100_80gb_hbm3``); a MIG device of it: that name up to its first dash,
+    then ``_<profile>`` (``nvidia_h100_80gb_hbm3_1g.10gb``, ``NVIDIA A100-SXM4-40GB`` ->
+    ``nvidia_a100_1g.5gb``, ``NVIDIA H200`` -> ``nvidia_h200_1g.18gb``)."""
+    name = device_name.strip().lower().replace(" ", "_")
+    if profile is None:
+        return name
+    return f"{name.split('-', 1)[0]}_{profile}"

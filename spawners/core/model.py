@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 
+from .gpu_models import device_name_of
 from .profiles import DEFAULT_TABLE, MEMORY_SLOTS, MigTable, SliceProfile, table_for_device
 
 
@@ -91,6 +92,12 @@ class Inventory:
             if gpu.uuid == uuid:
                 return gpu
         raise KeyError(uuid)
+
+    def device_name(self, uuid: str | None) -> str | None:
+        """The NVML name of GPU ``uuid`` (what Slurm and GPU Feature Discovery name its
+        devices after); None for no GPU or one this inventory lacks."""
+        gpu = next((g for g in self.gpus if g.uuid == uuid), None) if uuid else None
+        return None if gpu is None else device_name_of(gpu.model)
 
 
 @dataclass(frozen=True)

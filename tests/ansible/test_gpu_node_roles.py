@@ -147,31 +147,34 @@ def _slurm_nodes(conf: str) -> dict[str, dict[str, str]]:
 
 
 def test_slurm_gres_counts_are_the_hubs_inventory(nodes):
+    """Each node's Gres= counts, under the very type names the hub's Slurm backend
+    requests for each slice on that GPU's model."""
+    from spawners.backends.slurm_script import gres_for_slice
+
     root, _, _ = nodes
-    types = yaml.safe_load((ROLES / "slurm" / "defaults" / "main.yml").read_text())[
-        "slurm_gres_types"
-    ]
     confs = {name: (root / name / "etc/slurm/slurm.conf").read_text() for name in NODES}
     assert len(set(confs.values())) == 1, "slurm.conf must be identical on every host"
     declared = _slurm_nodes(confs[NODES[0]])
     assert sorted(declared) == sorted(NODES)
+    inventory = declared_inventory(SITE["gpus"])
     for name in NODES:
         want: Counter[str] = Counter()
         mps = 0
-        for gpu in declared_inventory(SITE["gpus"]).gpus:
+        for gpu in inventory.gpus:
             if gpu.node != name:
                 continue
+            device = inventory.device_name(gpu.uuid)
             if gpu.mode.value == "mps":
                 mps += 100
             elif gpu.mode.value == "whole":
-                want[types["gpu"]] += 1
+                want[gres_for_slice("gpu", device_name=device).rsplit(":", 1)[0]] += 1
             for inst in gpu.instances:
-                want[types[inst.profile]] += 1
+                want[gres_for_slice(inst.profile, device_name=device).rsplit(":", 1)[0]] += 1
         gres = dict(
             (part.rsplit(":", 1)[0], int(part.rsplit(":", 1)[1]))
             for part in declared[name]["Gres"].split(",")
         )
-        assert gres == {**{f"gpu:{t}": n for t, n in want.items()}, **({"mps": mps} if mps else {})}
+        assert gres == {**want, **({"mps": mps} if mps else {})}
 
 
 def test_slurm_partitions_one_per_team_kind(nodes):
@@ -187,11 +190,44 @@ def test_slurm_partitions_one_per_team_kind(nodes):
     assert "ConstrainDevices=yes" in (root / NODES[0] / "etc/slurm/cgroup.conf").read_text()
 
 
-def test_slurm_gres_types_cover_every_slice_of_a_gpu():
-    types = yaml.safe_load((ROLES / "slurm" / "defaults" / "main.yml").read_text())[
-        "slurm_gres_types"
-    ]
-    assert set(types) == set(FILTER.H100_80GB_PROFILES) | {"gpu"}
+def test_slurm_gres_of_every_model_are_the_hubs():
+    """The role's filter names every catalogue model's MIG devices and whole GPUs as the
+    hub requests them; a site's slurm_gres_types entry replaces that on every model."""
+    import importlib.util
+
+    from spawners.backends.slurm_script import gres_for_slice
+    from spawners.core.gpu_models import GPU_MODELS
+
+    path = ROLES / "slurm" / "filter_plugins" / "slurm_gres.py"
+    spec = importlib.util.spec_from_file_location("slurm_gres_filter", path)
+    gres = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gres)
+    for model in GPU_MODELS:
+        for device in (model.key, *model.device_names):
+            layout = [{"profile": model.profiles[0].name, "start": 0}]
+            site = {
+                "gpus": {
+                    "nodes": [
+                        {
+                            "name": "n",
+                            "gpus": [
+                                {"index": 0, "mode": "mig", "model": device, "layout": layout},
+                                {"index": 1, "mode": "whole", "model": device},
+                            ],
+                        }
+                    ]
+                }
+            }
+            nvml = device if device in model.device_names else model.nvml_name
+            want = sorted(
+                gres_for_slice(name, device_name=nvml) for name in (layout[0]["profile"], "gpu")
+            )
+            assert sorted(gres.slurm_node_gres(site, "n", {}).split(",")) == want
+            assert "gpu:big:1" in gres.slurm_node_gres(site, "n", {"gpu": "big"}).split(",")
+    assert (
+        yaml.safe_load((ROLES / "slurm" / "defaults" / "main.yml").read_text())["slurm_gres_types"]
+        == {}
+    )
 
 
 # --- MPS: the folders the role creates are the ones every backend hands a server --------

@@ -19,7 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub_config.site import DEFAULTS_PATH, SiteError, deep_merge, load_site, validate
-from spawners.core.gpu_models import GPU_MODELS, model_for_device
+from spawners.core.gpu_models import (
+    GPU_MODELS,
+    device_name_of,
+    model_for_device,
+    slurm_gres_type,
+)
 from spawners.core.profiles import H100_MIG_PROFILES, catalogue_table
 from spawners.inventory.declared import declared_inventory, layout_plan
 
@@ -105,6 +110,20 @@ def test_role_profile_table_is_the_hubs():
         }
         assert (label, memory_gb, role) == (model.label, model.memory_gb, hub)
         assert aliases == dict(model.aliases)
+        assert FILTER.DEVICE_NAMES[model.key] == model.device_names
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted({n for m in GPU_MODELS for n in (m.key, m.label, *m.device_names)} | {"NVIDIA B200"}),
+)
+def test_role_names_slurm_gres_as_the_hub(name: str) -> None:
+    """The plan's Slurm types (gres.conf, slurm.conf) are the ones the hub requests."""
+    assert FILTER.device_name_of(name) == device_name_of(name)
+    device = device_name_of(name)
+    model = model_for_device(name)
+    for profile in [None, *(p.name for p in (model.profiles if model else ()))]:
+        assert FILTER.slurm_gres_type(device, profile) == slurm_gres_type(device, profile)
 
 
 def test_role_profile_ids_are_nvidias_h100_ids():
@@ -176,9 +195,27 @@ def test_a_mixed_h100_h200_node_is_planned_with_each_gpus_profiles():
     plan = FILTER.mig_layout_node(site, "mixed")
     assert [g["model"] for g in plan["gpus"]] == ["h100-80gb", "h200-141gb", "a100-80gb"]
     assert plan["gpus"][1]["instances"] == [
-        {"profile": "3g.71gb", "profile_id": 9, "start": 0, "names": ["3g.71gb"]},
-        {"profile": "1g.18gb", "profile_id": 19, "start": 6, "names": ["1g.18gb"]},
+        {
+            "profile": "3g.71gb",
+            "profile_id": 9,
+            "start": 0,
+            "names": ["3g.71gb"],
+            "slurm_type": "nvidia_h200_3g.71gb",
+        },
+        {
+            "profile": "1g.18gb",
+            "profile_id": 19,
+            "start": 6,
+            "names": ["1g.18gb"],
+            "slurm_type": "nvidia_h200_1g.18gb",
+        },
     ]
+    assert [g["slurm_type"] for g in plan["gpus"]] == [
+        "nvidia_h100_80gb_hbm3",
+        "nvidia_h200",
+        "nvidia_a100-sxm4-80gb",
+    ]
+    assert plan["gpus"][2]["instances"][0]["slurm_type"] == "nvidia_a100_3g.40gb"
     # The drifted name an R535 driver prints is accepted for an A100 80GB's 3g.40gb.
     assert plan["gpus"][2]["instances"][0]["names"] == ["3g.40gb", "3g.39gb"]
     assert FILTER.mig_layout_steps(plan) == layout_plan(site["gpus"])["mixed"]

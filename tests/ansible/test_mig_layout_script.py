@@ -138,6 +138,13 @@ def test_pending_mig_mode_is_completed_by_a_reset_of_the_idle_gpu(tmp_path):
     assert node.run("status", str(node.plan_path)).returncode == 0
 
 
+def _hub_type(device: str):  # noqa: ANN202
+    """slice -> the gres type the hub's Slurm backend requests on a GPU NVML names so."""
+    from spawners.backends.slurm_script import gres_for_slice
+
+    return lambda name: gres_for_slice(name, device_name=device).split(":")[1]
+
+
 def _slurm_gres_types():
     defaults = yaml.safe_load((ROLES / "slurm" / "defaults" / "main.yml").read_text())
     return defaults["slurm_gres_types"]
@@ -164,14 +171,18 @@ def test_gres_conf_names_each_mig_instance_by_its_device_files(gpu02, tmp_path):
     assert json.loads(first.stdout)["changed"] is True
     body = [line for line in out.read_text().splitlines() if not line.startswith("#")]
     # GIs were created 3g.40gb (gi 1, slot 4), 2g.20gb (gi 2, slot 0), 1g.10gb (gi 3, 4).
+    # Types: what the hub's Slurm backend requests for each slice on an H100 80GB.
+    nv = _hub_type("NVIDIA H100 80GB HBM3")
     assert body == [
-        f"NodeName=gpu02 Name=gpu Type=2g.20gb MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap104,{caps}/nvidia-cap105",
-        f"NodeName=gpu02 Name=gpu Type=1g.10gb MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap106,{caps}/nvidia-cap107",
-        f"NodeName=gpu02 Name=gpu Type=1g.10gb MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap108,{caps}/nvidia-cap109",
-        f"NodeName=gpu02 Name=gpu Type=3g.40gb MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap102,{caps}/nvidia-cap103",
+        f"NodeName=gpu02 Name=gpu Type={nv('2g.20gb')} MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap104,{caps}/nvidia-cap105",
+        f"NodeName=gpu02 Name=gpu Type={nv('1g.10gb')} MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap106,{caps}/nvidia-cap107",
+        f"NodeName=gpu02 Name=gpu Type={nv('1g.10gb')} MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap108,{caps}/nvidia-cap109",
+        f"NodeName=gpu02 Name=gpu Type={nv('3g.40gb')} MultipleFiles=/dev/nvidia0,{caps}/nvidia-cap102,{caps}/nvidia-cap103",
         "NodeName=gpu02 Name=mps Count=100 File=/dev/nvidia1",
-        "NodeName=gpu02 Name=gpu Type=h100 File=/dev/nvidia2",
+        f"NodeName=gpu02 Name=gpu Type={nv('gpu')} File=/dev/nvidia2",
     ]
+    assert nv("1g.10gb") == "nvidia_h100_80gb_hbm3_1g.10gb"  # AutoDetect=nvml's name
+    assert nv("gpu") == "nvidia_h100_80gb_hbm3"
     again = gpu02.run(*args)
     assert json.loads(again.stdout)["changed"] is False
 
@@ -233,6 +244,36 @@ def test_a_mixed_node_gets_each_models_profiles(tmp_path):
     # Largest first: 3g.71gb at 0, then 1g.35gb at 4, then 1g.18gb at 6.
     assert node.created(1) == ["9:0", "15:4", "19:6"]
     assert node.run("status", str(node.plan_path)).returncode == 0
+
+    # gres.conf names each model's instances as the hub's Slurm backend requests them.
+    types = tmp_path / "types.json"
+    types.write_text(json.dumps(_slurm_gres_types()))
+    caps = tmp_path / "caps"
+    caps.mkdir()
+    lines = []
+    for index in (0, 1):
+        for gi in range(1, 4):
+            base = 100 + 20 * index + 2 * gi
+            lines += [
+                f"gpu{index}/gi{gi}/access {base}",
+                f"gpu{index}/gi{gi}/ci0/access {base + 1}",
+            ]
+            (caps / f"nvidia-cap{base}").touch()
+            (caps / f"nvidia-cap{base + 1}").touch()
+    minors = tmp_path / "mig-minors"
+    minors.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "gres.conf"
+    args = ["gres-conf", str(node.plan_path), "--types", str(types), "--out", str(out)]
+    made = node.run(*args, "--mig-minors", str(minors), "--caps-dir", str(caps))
+    assert made.returncode == 0, made.stderr
+    kinds = sorted(
+        line.split()[2].removeprefix("Type=")
+        for line in out.read_text().splitlines()
+        if not line.startswith("#")
+    )
+    h100, h200 = _hub_type("NVIDIA H100 80GB HBM3"), _hub_type("NVIDIA H200")
+    assert kinds == sorted([h100("3g.40gb"), h200("3g.71gb"), h200("1g.35gb"), h200("1g.18gb")])
+    assert h200("1g.18gb") == "nvidia_h200_1g.18gb"
 
 
 def test_a_gpu_of_another_model_than_declared_is_reported(tmp_path):

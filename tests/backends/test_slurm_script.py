@@ -68,11 +68,11 @@ def test_cpu_job_has_no_gres_and_unset_placement_is_omitted() -> None:
     ("slice_name", "types", "expected"),
     [
         ("cpu", {}, None),
-        ("1g.10gb", {}, "gpu:1g.10gb:1"),
-        ("3g.40gb", {}, "gpu:3g.40gb:1"),
-        ("1g.10gb", {"1g.10gb": f"{NVML}1g.10gb"}, f"gpu:{NVML}1g.10gb:1"),
-        ("7g.80gb", {"1g.10gb": f"{NVML}1g.10gb"}, "gpu:7g.80gb:1"),
-        ("gpu", {}, "gpu:h100:1"),
+        ("1g.10gb", {}, f"gpu:{NVML}1g.10gb:1"),
+        ("3g.40gb", {}, f"gpu:{NVML}3g.40gb:1"),
+        ("1g.10gb", {"1g.10gb": "1g.10gb"}, "gpu:1g.10gb:1"),
+        ("7g.80gb", {"1g.10gb": "1g.10gb"}, f"gpu:{NVML}7g.80gb:1"),
+        ("gpu", {}, "gpu:nvidia_h100_80gb_hbm3:1"),
         ("gpu", {"gpu": "h100"}, "gpu:h100:1"),
         ("1g.10gb", {"1g.10gb": ""}, "gpu:1"),
         ("mps.20gb", {}, "mps:25"),
@@ -83,6 +83,29 @@ def test_gres_per_slice(slice_name: str, types: dict, expected: str | None) -> N
     assert gres_for_slice(slice_name, types) == expected
     if expected:
         render_batch_script(dataclasses.replace(JOB, gres=expected))
+
+
+@pytest.mark.parametrize(
+    ("device", "slice_name", "expected"),
+    [
+        # The names Slurm's AutoDetect=nvml gives these devices (seen on clusters:
+        # gpu:nvidia_h100_80gb_hbm3_3g.40gb, gpu:nvidia_h200_2g.35gb, gpu:nvidia_h200_nvl).
+        ("NVIDIA H100 80GB HBM3", "3g.40gb", "gpu:nvidia_h100_80gb_hbm3_3g.40gb:1"),
+        ("NVIDIA H200", "2g.35gb", "gpu:nvidia_h200_2g.35gb:1"),
+        ("NVIDIA H200", "1g.18gb", "gpu:nvidia_h200_1g.18gb:1"),
+        ("NVIDIA H200", "gpu", "gpu:nvidia_h200:1"),
+        ("NVIDIA H200 NVL", "gpu", "gpu:nvidia_h200_nvl:1"),
+        ("NVIDIA H100 NVL", "1g.12gb", "gpu:nvidia_h100_nvl_1g.12gb:1"),
+        # A MIG type keeps the name up to its first dash (gpu_nvml.c).
+        ("NVIDIA A100-SXM4-40GB", "1g.5gb", "gpu:nvidia_a100_1g.5gb:1"),
+        ("NVIDIA A100-SXM4-40GB", "gpu", "gpu:nvidia_a100-sxm4-40gb:1"),
+        ("NVIDIA A100-SXM4-80GB", "3g.40gb", "gpu:nvidia_a100_3g.40gb:1"),
+        ("NVIDIA H100 PCIe", "gpu", "gpu:nvidia_h100_pcie:1"),
+    ],
+)
+def test_gres_follows_the_gpu_model(device: str, slice_name: str, expected: str) -> None:
+    assert gres_for_slice(slice_name, device_name=device) == expected
+    render_batch_script(dataclasses.replace(JOB, gres=expected))
 
 
 # Every way a value could add a line, an option or a command.

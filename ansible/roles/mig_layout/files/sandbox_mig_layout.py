@@ -212,12 +212,16 @@ def gres_lines(plan: dict, types: dict[str, str], minors: dict[str, int], caps_d
         index = gpu["index"]
         dev = f"/dev/nvidia{index}"
         if gpu["mode"] == "whole":
-            yield f"NodeName={node} Name=gpu Type={types['gpu']} File={dev}"
+            yield f"NodeName={node} Name=gpu Type={types.get('gpu') or gpu['slurm_type']} File={dev}"
         elif gpu["mode"] == "mps":
             yield f"NodeName={node} Name=mps Count=100 File={dev}"
         else:
             by_gi = {i["gi"]: i for i in gpu_instances(index)}
             names = {i["profile_id"]: i["profile"] for i in gpu["instances"]}
+            # The site's type for a slice, else Slurm's AutoDetect=nvml name on this model.
+            kinds = {
+                i["profile"]: types.get(i["profile"]) or i["slurm_type"] for i in gpu["instances"]
+            }
             for ci in sorted(compute_instances(index), key=lambda c: by_gi[c["gi"]]["start"]):
                 gi = by_gi[ci["gi"]]
                 profile = names[gi["profile_id"]]
@@ -229,7 +233,7 @@ def gres_lines(plan: dict, types: dict[str, str], minors: dict[str, int], caps_d
                     )
                 ]
                 yield (
-                    f"NodeName={node} Name=gpu Type={types[profile]} "
+                    f"NodeName={node} Name=gpu Type={kinds[profile]} "
                     f"MultipleFiles={','.join(files)}"
                 )
 

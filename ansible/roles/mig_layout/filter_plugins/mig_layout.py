@@ -78,6 +78,15 @@ MODELS: dict[str, tuple[str, int, dict[str, tuple[int, int, int, tuple[int, ...]
     ),
 }
 DEFAULT_MODEL = "h100-80gb"
+# model key -> the NVML names of its GPUs, its own (SXM) first: what Slurm's
+# AutoDetect=nvml names gres types after (see slurm_gres_type).
+DEVICE_NAMES: dict[str, tuple[str, ...]] = {
+    "h100-80gb": ("NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe"),
+    "h100-94gb": ("NVIDIA H100 NVL",),
+    "h200-141gb": ("NVIDIA H200", "NVIDIA H200 NVL"),
+    "a100-80gb": ("NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB PCIe"),
+    "a100-40gb": ("NVIDIA A100-SXM4-40GB", "NVIDIA A100-PCIE-40GB", "A100-SXM4-40GB"),
+}
 H100_80GB_PROFILES = MODELS[DEFAULT_MODEL][2]
 """The H100 80GB table (a GPU whose model is not given)."""
 
@@ -119,6 +128,26 @@ def model_for_device(name: str, memory_mib: int | None = None) -> str | None:
     return None
 
 
+def device_name_of(model_name: str) -> str:
+    """The NVML name of a GPU the site file calls ``model_name`` (the hub's
+    spawners.core.gpu_models.device_name_of)."""
+    text = model_name.strip()
+    model = model_for_device(text)
+    if model is None:
+        return text
+    return text if text in DEVICE_NAMES[model] else DEVICE_NAMES[model][0]
+
+
+def slurm_gres_type(device_name: str, profile: str | None = None) -> str:
+    """The gres type Slurm's AutoDetect=nvml gives a GPU (``nvidia_h100_80gb_hbm3``)
+    or a MIG device of it (``nvidia_h100_80gb_hbm3_1g.10gb``, ``nvidia_a100_1g.5gb``):
+    the hub's spawners.core.gpu_models.slurm_gres_type."""
+    name = device_name.strip().lower().replace(" ", "_")
+    if profile is None:
+        return name
+    return f"{name.split('-', 1)[0]}_{profile}"
+
+
 def _fail(node: str, gpu: Any, why: str) -> AnsibleFilterError:
     return AnsibleFilterError(f"site file: node {node} GPU {gpu}: {why}")
 
@@ -129,6 +158,10 @@ def _model_of(node: str, gpu: dict[str, Any]) -> str | None:
         str(gpu.get("model") or "NVIDIA H100 80GB HBM3"),
         memory * 1024 if isinstance(memory, int) else None,
     )
+
+
+def _device_of(gpu: dict[str, Any]) -> str:
+    return device_name_of(str(gpu.get("model") or "NVIDIA H100 80GB HBM3"))
 
 
 def _instances(node: str, gpu: dict[str, Any], model: str | None) -> list[dict[str, Any]]:
@@ -176,13 +209,15 @@ def _instances(node: str, gpu: dict[str, Any], model: str | None) -> list[dict[s
             "start": i["start"],
             # The names nvidia-smi may print for it (drivers drift: 3g.39gb).
             "names": [i["profile"], *sorted(a for a, p in aliases.items() if p == i["profile"])],
+            "slurm_type": slurm_gres_type(_device_of(gpu), i["profile"]),
         }
         for i in ordered
     ]
 
 
 def mig_layout_node(site: dict[str, Any], node: str) -> dict[str, Any]:
-    """The plan for ``node``: ``{"node", "gpus": [{"index", "mode", "uuid", "instances"}]}``."""
+    """The plan for ``node``: ``{"node", "gpus": [{"index", "mode", "uuid", "model",
+    "slurm_type", "instances"}]}`` (each instance with its ``slurm_type`` too)."""
     if not isinstance(site, dict):
         raise AnsibleFilterError("site file: the top level must be a mapping")
     nodes = (site.get("gpus") or {}).get("nodes") or []
@@ -209,6 +244,8 @@ def mig_layout_node(site: dict[str, Any], node: str) -> dict[str, Any]:
                 "mode": gpu.get("mode"),
                 "uuid": gpu.get("uuid", ""),
                 "model": model or "",
+                # What Slurm's AutoDetect=nvml would call a whole GPU of this model.
+                "slurm_type": slurm_gres_type(_device_of(gpu)),
                 "instances": _instances(node, gpu, model),
             }
         )
