@@ -229,7 +229,7 @@ def _configure_kubernetes(c: Any, backend: Mapping[str, Any], data: Path) -> Non
     s.team_namespaces = kube.get("team_namespaces", False)
     s.enable_user_namespaces = kube.get("team_namespaces", False)
     s.mig_strategy = kube.get("mig_strategy", "mixed")
-    s.gpu_product = kube.get("gpu_product", "NVIDIA-H100-80GB-HBM3")
+    s.gpu_product = kube.get("gpu_product") or ""
     s.mps_resource = kube.get("mps_resource", "nvidia.com/gpu.shared")
     s.image_tags = dict(kube.get("images", {}))
     s.image_registry = kube.get("image_registry", "sandbox")

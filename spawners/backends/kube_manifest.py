@@ -1,11 +1,16 @@
 """What a slice server's pod gets on Kubernetes, as data. Pure: no cluster, no client.
 
 - MIG slices request the NVIDIA device plugin's extended resource: with the ``mixed``
-  strategy ``nvidia.com/mig-<profile>: 1``; with ``single`` every MIG device is
+  strategy ``nvidia.com/mig-<profile>: 1`` on nodes of the GPU model the slice is on
+  (``nvidia.com/gpu.product: <product>``); with ``single`` every MIG device is
   ``nvidia.com/gpu`` and the profile is chosen by the node label GPU Feature Discovery
-  sets (``nvidia.com/gpu.product: <product>-MIG-<profile>``).
-- A whole GPU requests ``nvidia.com/gpu: 1``; an MPS share requests one replica of the
-  device plugin's MPS-shared resource (``nvidia.com/gpu.shared`` by default).
+  sets (``nvidia.com/gpu.product: <product>-MIG-<profile>``). The product is the
+  model's GPU Feature Discovery label (``NVIDIA-H100-80GB-HBM3``, ``NVIDIA-H200``), from
+  the catalogue, or the site's ``gpu_product``.
+- A whole GPU requests ``nvidia.com/gpu: 1`` on nodes of its model; an MPS share
+  requests one replica of the device plugin's MPS-shared resource
+  (``nvidia.com/gpu.shared`` by default), on any GPU node (a shared GPU's product label
+  is renamed by the device plugin's sharing settings).
 - GPU pods get the GPU node selector and tolerate the GPU taint; cpu pods get neither and
   see no GPU (``NVIDIA_VISIBLE_DEVICES=void``).
 - CPU and memory requests and limits come from the slice's host share; the image from the
@@ -27,9 +32,12 @@ from typing import Any
 from spawners.backends.docker_spec import IMAGE_REF
 from spawners.backends.names import safe_slug
 from spawners.backends.resources import HostShare
+from spawners.core.gpu_models import DEFAULT_MODEL, gfd_product
 from spawners.core.profiles import SliceKind, slice_profile
 
 LABEL_PREFIX = "sandbox.ai"
+PRODUCT_LABEL = "nvidia.com/gpu.product"
+"""GPU Feature Discovery's label of a node's GPU product."""
 NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 RESOURCE_NAME = re.compile(r"^[a-z0-9.-]{1,200}/[A-Za-z0-9._-]{1,63}$")
 LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
@@ -53,7 +61,9 @@ class KubeSettings:
     team_namespaces: bool = False
     """One namespace per team (``<namespace>-<team>``) instead of one for everyone."""
     mig_strategy: str = "mixed"
-    gpu_product: str = "NVIDIA-H100-80GB-HBM3"
+    gpu_product: str = ""
+    """Every GPU node's ``nvidia.com/gpu.product``; "": the product of the model of the GPU
+    each slice is on."""
     mps_resource: str = "nvidia.com/gpu.shared"
     image_tags: Mapping[str, str] = field(default_factory=dict)
     image_registry: str = "sandbox"
@@ -96,21 +106,26 @@ def namespace_for(team: str | None, settings: KubeSettings) -> str:
     return f"{base}-{safe_slug(team, 62 - len(base))}"
 
 
-def gpu_resources(slice_name: str, settings: KubeSettings) -> tuple[dict[str, str], dict]:
-    """(extended resource limits, extra node selector) for a slice."""
+def gpu_resources(
+    slice_name: str, settings: KubeSettings, device_name: str | None = None
+) -> tuple[dict[str, str], dict]:
+    """(extended resource limits, extra node selector) for a slice on a GPU NVML names
+    ``device_name`` (None: a GPU the hub does not know; the product is then not pinned,
+    except with the single strategy, which names the default model's)."""
     profile = slice_profile(slice_name)
     if profile.kind is SliceKind.CPU:
         return {}, {}
+    product = settings.gpu_product or (gfd_product(device_name) if device_name else "")
     if profile.kind is SliceKind.MIG:
         if settings.mig_strategy == "single":
-            product = f"{settings.gpu_product}-MIG-{slice_name}"
-            return {"nvidia.com/gpu": "1"}, {"nvidia.com/gpu.product": product}
-        return {f"nvidia.com/mig-{slice_name}": "1"}, {}
+            single = f"{product or DEFAULT_MODEL.gfd_product}-MIG-{slice_name}"
+            return {"nvidia.com/gpu": "1"}, {PRODUCT_LABEL: single}
+        return {f"nvidia.com/mig-{slice_name}": "1"}, ({PRODUCT_LABEL: product} if product else {})
     if profile.kind is SliceKind.MPS:
         if not RESOURCE_NAME.fullmatch(settings.mps_resource):
             raise ManifestError("the MPS resource is not an extended resource name")
         return {settings.mps_resource: "1"}, {}
-    return {"nvidia.com/gpu": "1"}, {}
+    return {"nvidia.com/gpu": "1"}, ({PRODUCT_LABEL: product} if product else {})
 
 
 def _labels(pairs: Mapping[str, str]) -> dict[str, str]:
@@ -135,10 +150,12 @@ def slice_pod(
     team: str | None,
     share: HostShare,
     settings: KubeSettings,
+    device_name: str | None = None,
 ) -> PodSlice:
-    """The knobs of one allocation's pod. Only typed values from the ledger and the site."""
+    """The knobs of one allocation's pod. Only typed values from the ledger and the site;
+    ``device_name``: the NVML name of the GPU the slice is on."""
     profile = slice_profile(slice_name)
-    limits, extra_selector = gpu_resources(slice_name, settings)
+    limits, extra_selector = gpu_resources(slice_name, settings, device_name)
     env = {"SANDBOX_SLICE": slice_name}
     if profile.needs_gpu:
         selector = {**settings.gpu_node_selector, **extra_selector}

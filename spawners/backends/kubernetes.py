@@ -84,14 +84,18 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner, _ConfiguredNamespace):
         default_value="mixed",
         config=True,
         help="""The NVIDIA device plugin's MIG strategy. mixed: a slice requests
-        ``nvidia.com/mig-<profile>``. single: it requests ``nvidia.com/gpu`` on nodes whose
-        ``nvidia.com/gpu.product`` label is ``<gpu_product>-MIG-<profile>``.""",
+        ``nvidia.com/mig-<profile>`` on nodes whose ``nvidia.com/gpu.product`` is the
+        product of its GPU. single: it requests ``nvidia.com/gpu`` on nodes whose
+        ``nvidia.com/gpu.product`` label is ``<product>-MIG-<profile>``.""",
     )
 
     gpu_product = Unicode(
-        "NVIDIA-H100-80GB-HBM3",
+        "",
         config=True,
-        help="""GPU Feature Discovery's product label of the GPU nodes (single strategy).""",
+        help="""GPU Feature Discovery's ``nvidia.com/gpu.product`` of every GPU node. Empty:
+        the product of the model of the GPU each slice is on, from the GPU catalogue
+        (``NVIDIA-H100-80GB-HBM3``, ``NVIDIA-H100-NVL``, ``NVIDIA-H200``,
+        ``NVIDIA-A100-SXM4-80GB``, ``NVIDIA-A100-SXM4-40GB``), so a site may mix models.""",
     )
 
     mps_resource = Unicode(
@@ -200,6 +204,7 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner, _ConfiguredNamespace):
                 team=record.team,
                 share=host_share(record.slice_name, NodeShape.from_site(self.node_shape)),
                 settings=self.settings(),
+                device_name=self._ctx.inventory.device_name(record.gpu_uuid),
             )
         except ManifestError as e:
             self.log.error("pod of allocation %s not built: %s", record.id, e)

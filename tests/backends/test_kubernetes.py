@@ -298,3 +298,74 @@ def test_team_namespaces_are_always_valid_names() -> None:
         )  # fmt: skip
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", pod.namespace)
         assert pod.namespace.startswith("sandbox-")
+
+
+# --- GPU models: node selection and resources follow the GPU the slice is on ----------
+
+MIXED_GPUS = {
+    "source": "declared",
+    "nodes": [
+        {"name": "gpu-a", "gpus": [{"index": 0, "mode": "mig", "layout": [
+            {"profile": "3g.40gb", "start": 0}, {"profile": "1g.10gb", "start": 4}]}]},
+        {"name": "gpu-h200", "gpus": [{"index": 0, "mode": "mig", "model": "h200-141gb", "layout": [
+            {"profile": "3g.71gb", "start": 0}, {"profile": "1g.18gb", "start": 4}]}]},
+        {"name": "gpu-a100", "gpus": [{"index": 0, "mode": "whole", "model": "a100-80gb"}]},
+    ],
+}  # fmt: skip
+ALL_NODES = (
+    recorded("nodes-mig-mixed.json")["items"]
+    + recorded("nodes-models.json")["items"]
+    + [recorded("node-mig-single.json")]
+)
+
+
+def _model_pod(tmp: Path, kubernetes: dict, slice_name: str, node: str) -> dict:
+    """The pod of a slice reserved through the ledger of a mixed-model site."""
+
+    async def run() -> dict:
+        c = configured(tmp, kubernetes, {"gpus": MIXED_GPUS})
+        s = spawner(c, "ana")
+        ctx = s._ctx
+        record = ctx.ledger.reserve(
+            user="ana", server_name="", image="base", slice_name=slice_name,
+            inventory=ctx.inventory, epoch=ctx.epoch, engine="kubernetes",
+        )  # fmt: skip
+        assert record.node == node
+        return await rendered_pod(s, record)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("slice_name", "node", "product", "resource", "fits"),
+    [
+        ("1g.18gb", "gpu-h200", "NVIDIA-H200", "nvidia.com/mig-1g.18gb", {"gpu-h200"}),
+        ("3g.71gb", "gpu-h200", "NVIDIA-H200", "nvidia.com/mig-3g.71gb", {"gpu-h200"}),
+        (
+            "1g.10gb",
+            "gpu-a",
+            "NVIDIA-H100-80GB-HBM3",
+            "nvidia.com/mig-1g.10gb",
+            {"gpu-a", "gpu-b", "gpu-c"},
+        ),
+        ("gpu", "gpu-a100", "NVIDIA-A100-SXM4-80GB", "nvidia.com/gpu", {"gpu-a100"}),
+    ],
+)
+def test_pods_go_to_nodes_of_their_gpus_model(
+    slice_name: str, node: str, product: str, resource: str, fits: set[str], tmp_path: Path
+) -> None:
+    pod = _model_pod(tmp_path, {}, slice_name, node)
+    assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.product"] == product
+    assert pod["spec"]["containers"][0]["resources"]["limits"][resource] == "1"
+    assert {n["metadata"]["name"] for n in ALL_NODES if not unfit_reasons(pod, n)} == fits
+
+
+def test_single_strategy_names_the_gpus_own_product(tmp_path: Path) -> None:
+    pod = _model_pod(tmp_path, {"mig_strategy": "single"}, "1g.18gb", "gpu-h200")
+    assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.product"] == "NVIDIA-H200-MIG-1g.18gb"
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+
+
+def test_the_sites_gpu_product_applies_to_every_gpu(tmp_path: Path) -> None:
+    pod = _model_pod(tmp_path, {"gpu_product": "NVIDIA-H200-NVL"}, "1g.18gb", "gpu-h200")
+    assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.product"] == "NVIDIA-H200-NVL"

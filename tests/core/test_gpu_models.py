@@ -18,6 +18,7 @@ from spawners.core.gpu_models import (
     MODELS_BY_KEY,
     ONE_SLICE_ME,
     canonical_profile_name,
+    device_name_of,
     is_variant_name,
     model_for_device,
 )
@@ -237,3 +238,33 @@ def test_the_site_schema_names_every_slice_and_model() -> None:
         n for n in SLICE_NAMES if slice_profile(n).kind.value == "mig"
     ]
     assert defs["gpu_model"]["enum"] == [m.key for m in GPU_MODELS]
+
+
+@pytest.mark.parametrize(
+    ("key", "product"),
+    [
+        # GPU Feature Discovery's nvidia.com/gpu.product on nodes of each model, as
+        # published clusters show it.
+        ("h100-80gb", "NVIDIA-H100-80GB-HBM3"),
+        ("h100-94gb", "NVIDIA-H100-NVL"),
+        ("h200-141gb", "NVIDIA-H200"),
+        ("a100-80gb", "NVIDIA-A100-SXM4-80GB"),
+        ("a100-40gb", "NVIDIA-A100-SXM4-40GB"),
+    ],
+)
+def test_gpu_feature_discovery_product_of_each_model(key: str, product: str) -> None:
+    assert MODELS_BY_KEY[key].gfd_product == product
+
+
+@pytest.mark.parametrize(
+    ("name", "device"),
+    [
+        ("h200-141gb", "NVIDIA H200"),
+        ("H100 94GB", "NVIDIA H100 NVL"),
+        ("NVIDIA H100 PCIe", "NVIDIA H100 PCIe"),
+        ("NVIDIA H100 80GB HBM3 (simulated)", "NVIDIA H100 80GB HBM3"),
+        ("NVIDIA B200", "NVIDIA B200"),
+    ],
+)
+def test_device_name_of_a_declared_or_simulated_gpu(name: str, device: str) -> None:
+    assert device_name_of(name) == device
