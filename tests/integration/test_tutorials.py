@@ -3,9 +3,10 @@ the first start copies the current tutorials into ~/tutorials; the user edits a 
 (saved through Jupyter's contents API, as JupyterLab saves it); a new version of the
 tutorials is published (one notebook changed, one the user edited changed too, one new);
 the server restarts: the user's edit is kept, the untouched notebook is updated and the
-new one is there. The hub names the tutorials folder (SANDBOX_TUTORIALS), as an operator
-would; without it a local server gets the checkout's notebooks/ (tests/extensions/
-test_tutorials.py)."""
+new one is there, and JupyterLab (in Chromium) says so. When the tutorials cannot be
+merged the server still starts and JupyterLab shows the failure. The hub names the
+tutorials folder (SANDBOX_TUTORIALS), as an operator would; without it a local server
+gets the checkout's notebooks/ (tests/extensions/test_tutorials.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 import requests
 
 from extensions.sandbox_server.tutorials import SOURCE_ENV
+from tests.extensions.support import build_labextension, chromium, log_in
 from tests.support.hub import Hub, wait_for
 
 pytestmark = pytest.mark.integration
@@ -114,4 +116,26 @@ def test_first_start_copies_and_a_new_version_keeps_the_users_edit(make_hub, sou
     # The files are the user's own, in their home.
     home = hub.home(USER)
     assert (home / "tutorials" / "domain" / "new.ipynb").stat().st_uid == home.stat().st_uid
+
+    build_labextension(if_changed=True)
+    with chromium() as browser:
+        page = log_in(browser, hub, USER)
+        page.goto(f"{hub.url}/user/{USER}/lab")
+        page.locator(".jp-DirListing-item[title*='tutorials']").wait_for()
+        notice = page.locator(".jp-Notification-Toast-info", has_text="Kept your edits")
+        notice.wait_for()
+        assert "Kept your edits of intro.ipynb." in notice.inner_text()
+
+        # The tutorials folder is gone (a broken installation): the server still starts,
+        # the home is untouched, and JupyterLab shows why until the user dismisses it.
+        source.rename(source.with_name(source.name + "-gone"))
+        hub.stop_server(USER)
+        third = start_and_merge(hub)
+        assert third["state"] == "failed" and "no such folder" in third["message"], third
+        assert code_of(hub, "intro.ipynb") == "x = 42  # mine"
+        page.reload()
+        error = page.locator(".jp-Notification-Toast-error", has_text="not updated")
+        error.wait_for()
+        assert "The tutorials were not updated: no such folder." in error.inner_text()
+    source.with_name(source.name + "-gone").rename(source)
     hub.stop_server(USER)

@@ -215,12 +215,18 @@ export function renderCoursesPanel(
   }
   const me = state.me;
   const startPull = me?.start_pull;
-  if (startPull && startPull.state === 'failed') {
+  if (startPull && startPull.state !== 'none') {
+    const failed = startPull.state === 'failed';
     children.push(
       h(
         'p',
-        { class: 'sandbox-Message sandbox-Error', 'data-start-pull': 'failed' },
-        `${startPull.message} Press "Pull updates" to try again.`
+        {
+          class: failed ? 'sandbox-Message sandbox-Error' : 'sandbox-Message',
+          'data-start-pull': startPull.state
+        },
+        failed
+          ? `${startPull.message} Press "Pull updates" to try again.`
+          : `At this server's start: ${startPull.message}`
       )
     );
   }

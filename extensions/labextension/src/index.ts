@@ -1,7 +1,9 @@
 // AI Sandbox Hub in JupyterLab: the slice in the status bar, a live slice panel (right
-// sidebar), and the Course labs panel (left sidebar).
+// sidebar), the Course labs panel (left sidebar), and a notification of how the
+// tutorials' merge at the server's start went.
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -18,8 +20,13 @@ import {
 } from './courses';
 import { SliceInfo, parseSliceInfo, secondsLeft, statusText, worstLevel } from './model';
 import { PanelState, renderSlicePanel } from './panel';
+import { TutorialsStatus, tutorialsNotice } from './tutorials';
 
 const POLL_MS = 5000;
+/** How often, and how many times, a merge or pull still running at the server's start is
+ * asked about again (both run beside the start and usually end within seconds). */
+const START_POLL_MS = 2000;
+const START_POLL_TRIES = 60;
 
 const gpuIcon = new LabIcon({
   name: 'sandbox-labextension:gpu',
@@ -107,6 +114,7 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
     currentFolder: browser ? browser.model.path : ''
   };
   const draw = () => renderCoursesPanel(panel.node, state, actions);
+  let startPolls = START_POLL_TRIES;
   const run = async (what: () => Promise<string>) => {
     state.busy = true;
     draw();
@@ -129,6 +137,9 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
     draw();
     if (browser) {
       void browser.model.refresh();
+    }
+    if (state.me?.start_pull?.state === 'running' && startPolls-- > 0) {
+      window.setTimeout(() => actions.refresh(), START_POLL_MS);
     }
   };
   const actions = {
@@ -171,15 +182,41 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
   actions.refresh();
 }
 
+function tutorialsFeature(): void {
+  const check = async (tries: number): Promise<void> => {
+    let status: TutorialsStatus;
+    try {
+      status = await requestAPI<TutorialsStatus>('tutorials');
+    } catch (e) {
+      console.warn('sandbox: could not read the tutorials status', e);
+      return;
+    }
+    if (status.state === 'running' && tries > 0) {
+      window.setTimeout(() => void check(tries - 1), START_POLL_MS);
+      return;
+    }
+    const notice = tutorialsNotice(status);
+    if (notice?.kind === 'error') {
+      // Stays until dismissed: the user should know their tutorials are not current.
+      Notification.error(notice.message, { autoClose: false });
+    } else if (notice) {
+      Notification.info(notice.message, { autoClose: 8000 });
+    }
+  };
+  void check(START_POLL_TRIES);
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'sandbox-labextension:plugin',
-  description: 'The GPU slice in the status bar, a live slice panel, and course labs.',
+  description:
+    'The GPU slice in the status bar, a live slice panel, course labs, and the tutorials.',
   autoStart: true,
   requires: [IStatusBar],
   optional: [IDefaultFileBrowser],
   activate: (app: JupyterFrontEnd, statusBar: IStatusBar, browser: IDefaultFileBrowser | null) => {
     sliceFeature(app, statusBar);
     coursesFeature(app, browser);
+    tutorialsFeature();
   }
 };
 

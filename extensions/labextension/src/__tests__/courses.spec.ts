@@ -100,12 +100,19 @@ describe('renderCoursesPanel', () => {
     expect(node.querySelector('form')).toBeNull();
   });
 
-  it('reports a pull at start that failed, and only then', () => {
+  it('shows how the pull at start went, a failure as an error', () => {
     const node = document.createElement('div');
     const failed = { state: 'failed' as const, message: 'Course labs were not pulled: the courses service did not answer.' };
     renderCoursesPanel(node, { ...base, me: { ...me, start_pull: failed } }, actions());
-    expect(node.querySelector('[data-start-pull="failed"]')?.textContent).toContain('did not answer');
-    renderCoursesPanel(node, { ...base, me: { ...me, start_pull: { state: 'done', message: '1 lab' } } }, actions());
+    const shown = node.querySelector('[data-start-pull="failed"]') as HTMLElement;
+    expect(shown.textContent).toContain('did not answer');
+    expect(shown.classList.contains('sandbox-Error')).toBe(true);
+    const done = { state: 'done' as const, message: '1 course lab(s) up to date.' };
+    renderCoursesPanel(node, { ...base, me: { ...me, start_pull: done } }, actions());
+    const ok = node.querySelector('[data-start-pull="done"]') as HTMLElement;
+    expect(ok.textContent).toBe("At this server's start: 1 course lab(s) up to date.");
+    expect(ok.classList.contains('sandbox-Error')).toBe(false);
+    renderCoursesPanel(node, { ...base, me: { ...me, start_pull: { state: 'none', message: '' } } }, actions());
     expect(node.querySelector('[data-start-pull]')).toBeNull();
   });
 });
