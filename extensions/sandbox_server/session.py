@@ -4,14 +4,16 @@ The hub's team policy may put these in the server's environment (all optional):
 ``SANDBOX_SESSION_ENDS_AT`` (unix seconds when the session is stopped),
 ``SANDBOX_GPU_HOURS_LEFT`` (the team's GPU-hours left when the server started),
 ``SANDBOX_GPU_HOURS_BUDGET`` (the team's budget for the period) and ``SANDBOX_TEAM``.
-Without them the fields are null and no warning is raised."""
+Without them the fields are null and no warning is raised. The slice's GPU-hour weight is
+the one it has on its own GPU's model (``SANDBOX_GPU_MODEL``, set by the hub): an A100
+40GB's ``1g.10gb`` is a quarter of its GPU, an H100's a seventh."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from spawners.core.profiles import SLICES_BY_NAME
+from spawners.core.profiles import SliceProfile, slice_profile_on
 
 SESSION_WARN_S = 15 * 60
 SESSION_CRITICAL_S = 5 * 60
@@ -37,10 +39,18 @@ def session_fields(env: Mapping[str, str], started_at: float, now: float) -> dic
     }
 
 
+def own_profile(env: Mapping[str, str]) -> SliceProfile | None:
+    """This server's slice as it is on its GPU's model; None for an unknown slice."""
+    try:
+        return slice_profile_on(env.get("SANDBOX_SLICE", ""), env.get("SANDBOX_GPU_MODEL"))
+    except KeyError:
+        return None
+
+
 def budget_fields(env: Mapping[str, str], started_at: float, now: float) -> dict[str, Any]:
     """GPU-hours left: the team's figure at start minus what this server has used since
     (others on the team use some too, so this is an upper bound between refreshes)."""
-    profile = SLICES_BY_NAME.get(env.get("SANDBOX_SLICE", ""))
+    profile = own_profile(env)
     weight = float(profile.gpu_hour_weight) if profile else 0.0
     used = weight * max(0.0, now - started_at) / 3600
     left_at_start = _number(env, "SANDBOX_GPU_HOURS_LEFT")

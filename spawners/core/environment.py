@@ -3,7 +3,7 @@ which slice they hold. Pure: a mapping in, a mapping out."""
 
 from __future__ import annotations
 
-from .profiles import SliceKind, slice_profile
+from .profiles import SliceKind, slice_profile_on
 
 MPS_PIPE_DIRECTORY = "/run/nvidia-mps"
 """Default of the site's ``gpus.mps.pipe_directory`` (hub_config/defaults.yaml)."""
@@ -20,8 +20,13 @@ def slice_environment(
     gpu_index: int | None,
     simulated: bool,
     allocation_id: int | None,
+    gpu_model: str | None = None,
 ) -> dict[str, str]:
-    profile = slice_profile(slice_name)
+    """``gpu_model``: the catalogue key of the GPU the slice is on (``h200-141gb``; None
+    or "" for none or a model the catalogue lacks). The slice's figures are those it has
+    on that model (a whole H200: 141 GB), and the server learns the model from
+    ``SANDBOX_GPU_MODEL`` to show its own GPU-hour weight."""
+    profile = slice_profile_on(slice_name, gpu_model)
     env = {
         "SANDBOX_SLICE": slice_name,
         "SANDBOX_IMAGE": image,
@@ -30,6 +35,8 @@ def slice_environment(
         "SANDBOX_SLICE_MEMORY_GB": str(profile.memory_gb),
         "SANDBOX_SLICE_KIND": profile.kind.value,
     }
+    if gpu_model and profile.needs_gpu:
+        env["SANDBOX_GPU_MODEL"] = gpu_model
     if gpu_uuid:
         env["SANDBOX_GPU_UUID"] = gpu_uuid
     if gpu_index is not None:

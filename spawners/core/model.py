@@ -93,6 +93,12 @@ class Inventory:
                 return gpu
         raise KeyError(uuid)
 
+    def gpu_model(self, uuid: str | None) -> str | None:
+        """The catalogue key of GPU ``uuid``'s model (``h200-141gb``); None for no GPU,
+        one this inventory lacks, or a model the catalogue does not know."""
+        gpu = next((g for g in self.gpus if g.uuid == uuid), None) if uuid else None
+        return (gpu.table.model or None) if gpu is not None else None
+
     def device_name(self, uuid: str | None) -> str | None:
         """The NVML name of GPU ``uuid`` (what Slurm and GPU Feature Discovery name its
         devices after); None for no GPU or one this inventory lacks."""

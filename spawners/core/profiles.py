@@ -14,7 +14,7 @@ MPS shares and whole GPUs are this project's names for slices of non-MIG GPUs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from functools import cache
@@ -51,6 +51,7 @@ __all__ = [
     "mig_slice",
     "sibling_slices",
     "slice_profile",
+    "slice_profile_on",
     "table_for_device",
 ]
 
@@ -325,3 +326,20 @@ def sibling_slices(name: str) -> tuple[str, ...]:
 def slice_profile(name: str) -> SliceProfile:
     """The (reference) profile called ``name``; KeyError for an unknown name."""
     return SLICES_BY_NAME[name]
+
+
+def slice_profile_on(name: str, model_key: str | None) -> SliceProfile:
+    """The profile called ``name`` as it is on a GPU of catalogue model ``model_key``:
+    a whole H200 has 141 GB (the reference ``gpu`` has an H100's 80), an A100 40GB's
+    ``1g.10gb`` takes two memory slots and a quarter of the GPU-hours (an H100's one and
+    a seventh). MPS shares and ``cpu`` are the same on every model; an unknown or absent
+    model gives the reference profile. KeyError for an unknown name."""
+    profile = SLICES_BY_NAME[name]
+    table = CATALOGUE_TABLES.get(model_key or "")
+    if table is None:
+        return profile
+    if profile.kind is SliceKind.MIG:
+        return table.profile(name) or profile
+    if profile.kind is SliceKind.GPU:
+        return replace(profile, memory_gb=table.memory_gb)
+    return profile

@@ -71,3 +71,35 @@ def test_every_value_is_a_string() -> None:
 def test_unknown_slice_is_refused() -> None:
     with pytest.raises(KeyError):
         slice_environment(slice_name="8g.90gb", device_uuid=None, **BASE)
+
+
+# Names several catalogue models share: the H100 80GB and the A100 80GB have the same six
+# names and figures; the A100 40GB's 1g.10gb is the H100's name on two memory slots; the
+# whole-GPU slice is called "gpu" on every model. The figures a server is told are those
+# of its own GPU's model, and SANDBOX_GPU_MODEL tells the server which that is.
+@pytest.mark.parametrize(
+    ("slice_name", "model", "memory_gb"),
+    [
+        ("gpu", "h200-141gb", "141"),
+        ("gpu", "h100-94gb", "94"),
+        ("gpu", "a100-40gb", "40"),
+        ("gpu", "h100-80gb", "80"),
+        ("1g.10gb", "a100-40gb", "10"),
+        ("1g.18gb", "h200-141gb", "18"),
+        ("mps.20gb", "h200-141gb", "20"),  # an MPS share pins its nominal memory anywhere
+    ],
+)
+def test_a_slice_is_described_as_it_is_on_its_gpus_model(
+    slice_name: str, model: str, memory_gb: str
+) -> None:
+    env = slice_environment(slice_name=slice_name, device_uuid="GPU-1", gpu_model=model, **BASE)
+    assert env["SANDBOX_SLICE_MEMORY_GB"] == memory_gb
+    assert env["SANDBOX_GPU_MODEL"] == model
+
+
+def test_no_model_for_cpu_or_an_unknown_gpu() -> None:
+    cpu = slice_environment(slice_name="cpu", device_uuid=None, gpu_model="h200-141gb", **BASE)
+    assert "SANDBOX_GPU_MODEL" not in cpu
+    unknown = slice_environment(slice_name="gpu", device_uuid="GPU-1", gpu_model="", **BASE)
+    assert "SANDBOX_GPU_MODEL" not in unknown
+    assert unknown["SANDBOX_SLICE_MEMORY_GB"] == "80"  # the reference whole GPU

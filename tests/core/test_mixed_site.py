@@ -238,3 +238,16 @@ def test_simulated_gpus_may_be_another_model(tmp_path: Path) -> None:
     # The default stays one H100 80GB.
     default = inventory_for_site(load_site(env={})["gpus"])
     assert [g.family for g in default.gpus] == ["H100 80GB"]
+
+
+def test_the_inventory_names_each_gpus_model_for_the_backends(inventory) -> None:
+    """What the backends name devices after (Slurm gres, GPU Feature Discovery labels)
+    and what the server is told its GPU is (SANDBOX_GPU_MODEL)."""
+    got = [(inventory.gpu_model(g.uuid), inventory.device_name(g.uuid)) for g in inventory.gpus]
+    assert got == [
+        ("h100-80gb", "NVIDIA H100 80GB HBM3"),
+        ("h100-80gb", "NVIDIA H100 80GB HBM3"),
+        ("h200-141gb", "NVIDIA H200"),
+        ("h200-141gb", "NVIDIA H200"),
+    ]
+    assert inventory.gpu_model(None) is None and inventory.device_name("GPU-gone") is None

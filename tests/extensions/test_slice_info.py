@@ -117,3 +117,26 @@ def test_the_hubs_live_view_replaces_the_local_estimates() -> None:
         ("member-budget", "warning"),
     ]
     assert slice_info(env, now=1.0, started_at=0.0, hub_view={})["budget"]["gpu_hours_left"] > 8
+
+
+def test_the_server_shows_its_own_gpu_models_figures() -> None:
+    """The hub's environment for a slice on an A100 40GB and on a whole H200 (what
+    spawners.core.environment writes), read by the server: the GPU-hour weight and the
+    memory are that model's, not those of the first model with the name."""
+    from spawners.core.environment import slice_environment
+
+    def served(slice_name: str, model: str) -> dict:
+        env = slice_environment(
+            slice_name=slice_name, image="base", device_uuid="GPU-1", gpu_uuid="GPU-1",
+            gpu_index=0, simulated=True, allocation_id=1, gpu_model=model,
+        )  # fmt: skip
+        env["SANDBOX_GPU_HOURS_LEFT"] = "10"
+        return slice_info(env, now=4600.0, started_at=1000.0)  # an hour in
+
+    a100 = served("1g.10gb", "a100-40gb")
+    assert a100["budget"]["weight"] == pytest.approx(1 / 4)  # an H100's 1g.10gb: 1/7
+    assert a100["budget"]["gpu_hours_left"] == pytest.approx(10 - 1 / 4)
+    assert a100["environment"]["SANDBOX_GPU_MODEL"] == "a100-40gb"
+    h200 = served("gpu", "h200-141gb")
+    assert h200["memory_total_bytes"] == 141 * 10**9  # not an H100's 80
+    assert h200["budget"]["weight"] == pytest.approx(1.0)
