@@ -221,7 +221,7 @@ export function renderCoursesPanel(
       h(
         'p',
         {
-          class: failed ? 'sandbox-Message sandbox-Error' : 'sandbox-Message',
+          class: failed ? 'sandbox-StartPull sandbox-Error' : 'sandbox-StartPull',
           'data-start-pull': startPull.state
         },
         failed
