@@ -25,6 +25,13 @@ CONTROLLERS = ("pids", "freezer", "memory", "cpu")
 """Hierarchies used: pids (listing and a fork limit), freezer (a kill that no fork can
 outrun), memory and cpu (the slice's share of the host)."""
 CFS_PERIOD_US = 100_000
+SHARES_PER_CPU = 1024
+"""cgroup v1's CPU weight of one busy process at nice 0 (``cpu.shares``). A server gets
+this per CPU of its slice, and the hub's group of servers this per CPU core of the host,
+as Kubernetes weighs a pod by its CPU request and its pods' group (``kubepods``) by the
+node's cores. Left at the kernel's default, all of a hub's servers together would weigh
+as much as any one process outside the group: a class's servers would boot at a third
+of the machine beside the hub and two busy processes."""
 
 
 class CgroupError(RuntimeError):
@@ -87,10 +94,15 @@ class ServerCgroup:
             path.mkdir(parents=True, exist_ok=True)
         # A group left by a crashed hub may still be frozen.
         self._write("freezer", "freezer.state", "THAWED")
+        host_shares = SHARES_PER_CPU * (os.cpu_count() or 1)
+        (self.paths["cpu"].parent / "cpu.shares").write_text(str(host_shares))
         if limits.cpu_millis is not None:
             self._write("cpu", "cpu.cfs_period_us", str(CFS_PERIOD_US))
             quota = max(1000, limits.cpu_millis * CFS_PERIOD_US // 1000)
             self._write("cpu", "cpu.cfs_quota_us", str(quota))
+            # The kernel's floor for a weight is 2.
+            shares = max(2, limits.cpu_millis * SHARES_PER_CPU // 1000)
+            self._write("cpu", "cpu.shares", str(shares))
         if limits.memory_bytes is not None:
             self._write("memory", "memory.limit_in_bytes", str(limits.memory_bytes))
             # Swap counts too where the kernel accounts it, so the limit cannot be dodged.

@@ -103,6 +103,11 @@ def test_the_cgroup_holds_a_server_to_its_share_of_the_host(make_hub) -> None:  
     quota = int((cgroup.paths["cpu"] / "cpu.cfs_quota_us").read_text())
     period = int((cgroup.paths["cpu"] / "cpu.cfs_period_us").read_text())
     assert quota / period == pytest.approx(0.2)
+    # Weights: the server by its slice's CPUs, all of the hub's servers together by the
+    # host's cores (not one process's weight, the kernel's default for a new group).
+    assert int((cgroup.paths["cpu"] / "cpu.shares").read_text()) == 204
+    host = int((cgroup.paths["cpu"].parent / "cpu.shares").read_text())
+    assert host == 1024 * (os.cpu_count() or 1)
 
     kernel = Kernel(hub, "dave")
     # CPU: a busy loop is throttled to a fifth of a core.
