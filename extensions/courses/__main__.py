@@ -21,6 +21,7 @@ from extensions.service_lifetime import exit_now, listen, until_stopped
 from hub_config.site import load_site
 
 from . import handlers as h
+from .hub import remember_courses_port
 from .inflight import InFlight
 from .limits import Limits
 from .roles import CourseNaming
@@ -79,12 +80,15 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
 
 async def serve() -> None:
     app = make_app()
+    port = int(os.environ["SANDBOX_COURSES_PORT"])
     listen(
         app,
-        int(os.environ["SANDBOX_COURSES_PORT"]),
+        port,
         address=os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1"),
         max_body_size=app.settings["max_body_size"],
     )
+    # Remembered here, at the service's start, never when the hub's configuration loads.
+    remember_courses_port(Path(os.environ["SANDBOX_DATA"]), port)
     # The hub stops its services with a signal: end at once and quietly, without a
     # traceback. A hub that died without stopping us: end too, and free the port.
     await until_stopped()

@@ -20,6 +20,9 @@ PASSED_THROUGH = (
 
 def _free_port(preferred: int | None = None) -> int:
     with socket.socket() as s:
+        # As the service's own listen does: a port whose old connections linger in
+        # TIME_WAIT after a hub restart is free to it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", preferred or 0))
         except OSError:
@@ -27,11 +30,17 @@ def _free_port(preferred: int | None = None) -> int:
         return s.getsockname()[1]
 
 
+PORT_FILE = "courses-port"
+"""In the data folder: the port the service last listened on."""
+
+
 def courses_port(env: Mapping[str, str], data: Path | None = None) -> int:
-    """SANDBOX_COURSES_PORT, or a free port remembered in the data folder: the four
-    ports that follow SANDBOX_PORT are the proxy's, the hub's and the slices service's,
-    and other hubs may sit beyond. Remembered, because running servers keep the
-    service's address in their environment across a restart of the hub."""
+    """SANDBOX_COURSES_PORT, or the port the service last listened on (remembered in the
+    data folder by the service itself, :func:`remember_courses_port`) if it is still free,
+    else a free one: the four ports that follow SANDBOX_PORT are the proxy's, the hub's
+    and the slices service's, and other hubs may sit beyond. Remembered, because running
+    servers keep the service's address in their environment across a restart of the hub.
+    Reads only: this runs when the configuration loads (``--show-config`` too)."""
     raw = env.get("SANDBOX_COURSES_PORT", "").strip()
     if raw:
         if not raw.isdigit() or not 1 <= int(raw) <= 65535:
@@ -39,15 +48,22 @@ def courses_port(env: Mapping[str, str], data: Path | None = None) -> int:
         return int(raw)
     if data is None:
         return _free_port()
-    remembered = data / "courses-port"
     try:
-        previous = int(remembered.read_text().strip())
+        previous = int((data / PORT_FILE).read_text().strip())
     except (OSError, ValueError):
         previous = None
-    port = _free_port(previous)
-    if port != previous:
-        remembered.write_text(f"{port}\n")
-    return port
+    return _free_port(previous)
+
+
+def remember_courses_port(data: Path, port: int) -> None:
+    """What the service does once it listens: the next hub start offers the same port."""
+    path = data / PORT_FILE
+    try:
+        if path.read_text().strip() == str(port):
+            return
+    except OSError:
+        pass
+    path.write_text(f"{port}\n")
 
 
 def courses_service(

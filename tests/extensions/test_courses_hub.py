@@ -7,17 +7,27 @@ from pathlib import Path
 
 import pytest
 
-from extensions.courses.hub import COURSES_ROLES, courses_port, courses_service, server_environment
+from extensions.courses.hub import (
+    COURSES_ROLES,
+    courses_port,
+    courses_service,
+    remember_courses_port,
+    server_environment,
+)
 
 
 def test_port_is_remembered_across_hub_restarts(tmp_path: Path) -> None:
     first = courses_port({}, tmp_path)
+    # Choosing it (at config load) writes nothing; the service remembers it once it listens.
+    assert list(tmp_path.iterdir()) == []
+    remember_courses_port(tmp_path, first)
     assert courses_port({}, tmp_path) == first
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", first))
-        # Someone else holds it now: another free port, remembered from then on.
+        # Someone else holds it now: another free port, remembered once the service runs.
         second = courses_port({}, tmp_path)
         assert second != first
+        remember_courses_port(tmp_path, second)
     assert courses_port({}, tmp_path) == second
 
 

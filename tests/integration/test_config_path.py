@@ -128,15 +128,29 @@ def test_show_config_and_upgrade_db_touch_nothing(tmp_path: Path) -> None:
         planted.remove()
 
 
+FIRST_RUN_SECRETS = {"proxy-token", "credentials.json"}
+"""The proxy's token and the first admin's password: made once, at the first load."""
+
+
+JUPYTERHUB_OWN = {"jupyterhub.sqlite", "jupyterhub_cookie_secret", "jupyterhub.pid"}
+"""What JupyterHub itself writes while it initializes, for --show-config too."""
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")} if folder.exists() else set()
+
+
 def test_show_config_and_upgrade_db_create_no_ledger(tmp_path: Path) -> None:
     hub = Hub(tmp_path / "hub", site=write_site(tmp_path / "site.yaml", TEAMS_SITE))
+    before = _files(hub.data)
     for args in (["upgrade-db"], ["--show-config"]):
         done = _jupyterhub(hub, *args)
         assert done.returncode == 0, done.stderr[-3000:]
         # The configuration was loaded (JupyterHub's own database is where it says)...
         assert (hub.data / "jupyterhub.sqlite").exists(), args
-        # ... and ours was not made.
-        assert not list(hub.data.glob("ledger.sqlite*")), args
+        # ... and nothing of ours was written but the first-run secrets the traits carry
+        # (docs/operations.md): no ledger, no remembered service port.
+        assert _files(hub.data) - before - FIRST_RUN_SECRETS <= JUPYTERHUB_OWN, args
 
 
 def test_a_hub_start_runs_the_start_up_hook_once(tmp_path: Path) -> None:
@@ -156,13 +170,19 @@ def test_a_hub_start_runs_the_start_up_hook_once(tmp_path: Path) -> None:
         releases = [e for e in audit if e["action"] == "release" and e["actor"] == "reconcile"]
         assert len(releases) == 2
         assert [e["action"] for e in audit].count("policy") == 1
+        # The courses service remembers its port once it listens (not the config load).
+        port_file = hub.data / "courses-port"
+        wait_for(port_file.exists, 30, "the courses service to remember its port")
+        port = port_file.read_text().strip()
 
-        # A second start: one more start entry, the unchanged policy not audited again.
+        # A second start: one more start entry, the unchanged policy not audited again;
+        # the courses service is offered at the same port (servers keep its address).
         hub.stop()
         hub.start()
         _, audit = planted.read()
         assert [e["action"] for e in audit].count("hub-start") == 2
         assert [e["action"] for e in audit].count("policy") == 1
+        assert port_file.read_text().strip() == port
     finally:
         hub.stop()
         planted.remove()
