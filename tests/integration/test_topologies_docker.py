@@ -5,7 +5,8 @@ a site with ``network: sandbox`` (the default) would set it. A server container 
 hours left and the team's quota warning, in ``api/sandbox/slice``) and the courses service
 (the lab an instructor published is pulled into the home at start) across the bridge,
 checked from outside through the proxy, then in Chromium: JupyterLab's status bar and
-slice panel show the hub's figures.
+slice panel show the hub's figures, the Course labs panel lists the lab pulled at start
+and how that pull went, and the lab's folder is in JupyterLab's file browser.
 
 The image is the one the Docker backend tests use (``SERVER_IMAGE``); switch it to a
 product image by changing that one name."""
@@ -192,4 +193,22 @@ def test_a_container_on_a_bridge_reaches_the_hub_and_its_services(bridge: Bridge
         budget = panel.locator("tr[data-field='budget'] td").inner_text()
         assert budget == f"1.0 left for team {TEAM}", budget
         assert TEAM in panel.locator(".sandbox-Warnings").inner_text()
+
+        # The lab pulled at start, in JupyterLab's file browser (the left sidebar's
+        # default panel): its course folder in the home, the lab inside, the notebook.
+        listing = page.locator("#filebrowser .jp-DirListing-content")
+        listing.locator(f".jp-DirListing-item[title*='{COURSE}']").dblclick()
+        listing.locator(".jp-DirListing-item[title*='lab1']").dblclick()
+        listing.locator(".jp-DirListing-item[title*='intro.ipynb']").wait_for()
+
+        # The Course labs panel: the lab, the version this home has, and the start pull.
+        page.locator(".jp-SideBar .lm-TabBar-tab[data-id='sandbox-courses']").click()
+        courses = page.locator("#sandbox-courses")
+        courses.wait_for(state="visible")
+        lab = courses.locator(f"li[data-course='{COURSE}'][data-lab='lab1']")
+        lab.wait_for()
+        assert lab.locator(".sandbox-Lab-title").inner_text() == f"Networks ({COURSE}/lab1)"
+        assert "you have version 1 of 1" in lab.locator(".sandbox-Lab-meta").inner_text()
+        start = courses.locator("[data-start-pull='done']")
+        assert start.inner_text() == "At this server's start: 1 course lab(s) up to date."
     hub.stop_server(USER)
