@@ -410,6 +410,7 @@ class SliceSpawnerMixin(Spawner):
             gpu_index=record.gpu_index,
             simulated=record.simulated,
             allocation_id=record.id,
+            gpu_model=self._ctx.inventory.gpu_model(record.gpu_uuid),
         )
         env.update(self.policy_env(record))
         return env

@@ -65,6 +65,12 @@ def test_spawns_of_each_kind_land_on_the_right_gpu(make_hub) -> None:
     )
     assert by_user["ana"]["device_uuid"] == "MIG-declared-h200-node-0-1g.18gb-4"
     assert (by_user["bo"]["node"], by_user["bo"]["start"]) == ("h100-node", 0)
+    # Each server is told its own GPU's model and the slice's memory on it.
+    inside = {u: hub.slice_from_inside(u)["environment"] for u in ("ana", "bo")}
+    assert inside["ana"]["SANDBOX_GPU_MODEL"] == "h200-141gb", inside
+    assert inside["ana"]["SANDBOX_SLICE_MEMORY_GB"] == "18", inside
+    assert inside["bo"]["SANDBOX_GPU_MODEL"] == "h100-80gb", inside
+    assert inside["bo"]["SANDBOX_SLICE_MEMORY_GB"] == "40", inside
     weights = {u: hub.live_record(u).weight for u in ("ana", "bo")}
     assert weights == {"ana": pytest.approx(1 / 7), "bo": pytest.approx(1 / 2)}
     assert hub.inventory()["free"] == {"1g.10gb": 1, "3g.40gb": 0, "1g.18gb": 0, "3g.71gb": 1}
