@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 from pathlib import Path
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
@@ -53,11 +54,32 @@ class AllocationsHandler(ApiHandler):
         self.write_json({"allocations": allocations_view(self.ledger.live())})
 
 
+class LedgerNotCurrent(RuntimeError):
+    """The ledger is not at this version's schema: the service refuses to start."""
+
+
+def current_ledger(url: str) -> Ledger:
+    """The ledger, checked, never migrated. Migrating is the hub's start-up hook's alone:
+    once per start, before JupyterHub starts this service (docs/operations.md). This
+    service started without it, against a ledger of another version, says so and stops
+    instead of changing the ledger behind the hub's back."""
+    ledger = Ledger(url)
+    differences = ledger.schema_differences()
+    if differences:
+        ledger.dispose()
+        raise LedgerNotCurrent(
+            "slices service: the ledger is not at this version's schema ("
+            + "; ".join(differences)
+            + "). The hub migrates it when it starts, before it starts this service: "
+            "start the hub (or restart it after an upgrade) instead of this service alone."
+        )
+    return ledger
+
+
 def make_app() -> web.Application:
     site = load_site()
     data = Path(os.environ["SANDBOX_DATA"])
-    ledger = Ledger(ledger_url(site, data))
-    ledger.create_schema()
+    ledger = current_ledger(ledger_url(site, data))
     inventory = inventory_for_site(site["gpus"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/slices/")
     args = {"ledger": ledger, "inventory": inventory}
@@ -83,7 +105,12 @@ async def serve() -> None:
 
 
 def main() -> None:
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except LedgerNotCurrent as e:
+        # One clear line in the hub's log, not a traceback.
+        print(e, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     exit_now()
 
 

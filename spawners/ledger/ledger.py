@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, delete, event, or_, select, text, update
+from sqlalchemy import create_engine, delete, event, inspect, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -92,6 +92,24 @@ class Ledger:
             for name in RETIRED_INDEXES:
                 conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         Base.metadata.create_all(self.engine)
+
+    def schema_differences(self) -> list[str]:
+        """What create_schema would still change here (a missing table or index, a retired
+        index still present); empty when the ledger is at this version's schema. Reads
+        only: for readers that must not migrate (the hub's start-up hook does)."""
+        found = inspect(self.engine)
+        tables = set(found.get_table_names())
+        out: list[str] = []
+        present: set[str] = set()
+        for table in Base.metadata.sorted_tables:
+            if table.name not in tables:
+                out.append(f"table {table.name} is missing")
+                continue
+            names = {i["name"] for i in found.get_indexes(table.name)}
+            present |= names
+            out += [f"index {i.name} is missing" for i in table.indexes if i.name not in names]
+        out += [f"retired index {n} is still there" for n in RETIRED_INDEXES if n in present]
+        return out
 
     def dispose(self) -> None:
         self.engine.dispose()
