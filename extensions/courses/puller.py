@@ -1,4 +1,5 @@
-"""Applies a published lab to a user's home with the nbgitpuller rule (see merge.py).
+"""Applies a published lab to a user's home with the nbgitpuller rule (see merge.py);
+``merge_folder`` also brings the tutorials into ~/tutorials (sandbox_server/tutorials.py).
 
 Runs inside the user's own server (the server extension calls it at start and on a
 pull), so files are written by the user, in whatever engine runs the server. The core
