@@ -39,6 +39,8 @@ $(VENV)/.installed: $(REQUIREMENTS) pyproject.toml $(wildcard extensions/jupyter
 	  table = tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["data-files"]; \
 	  dirs = {pathlib.Path(sys.prefix, d): fs for d, fs in table.items()}; \
 	  [d.mkdir(parents=True, exist_ok=True) or [shutil.copy(f, d) for f in fs] for d, fs in dirs.items()]'
+	@# Record the sha256 of the models packages ship; the tutorials' store checks them at load.
+	cd notebooks && ../$(PY) -m sandbox_tutorials.store install-packages
 	touch $@
 
 node_modules/.bin/configurable-http-proxy: package.json

@@ -26,8 +26,10 @@ RUN pip install --no-cache-dir --no-deps /opt/sandbox/product/*.whl \
 COPY images/base/rootfs/ /
 COPY notebooks/ /opt/sandbox/tutorials/
 # The tutorials' helper package is importable from anywhere, also from a copy of a
-# notebook that was moved out of the tutorials folder.
+# notebook that was moved out of the tutorials folder. install-packages records the
+# sha256 of the models that the image's packages ship; the store checks them at load.
 RUN python -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'sandbox_tutorials.pth').write_text('/opt/sandbox/tutorials\n')" \
+ && python -m sandbox_tutorials.store install-packages \
  && chmod -R a-w /opt/sandbox/tutorials
 
 ENV SANDBOX_IMAGE=${SANDBOX_IMAGE}
