@@ -110,6 +110,11 @@ def resolve(
             )
             return dataclasses.replace(other, wanted=model_id)
         print(f"Model store: its offline stand-in {alternative} is not usable either ({other})")
+    if stand_in:
+        print(
+            f"Model store: a connected site would use {model_id}; this run has no pretrained "
+            "model for it and falls back to a small randomly initialised one"
+        )
     return Resolved(model_id, None, None, "missing")
 
 

@@ -125,6 +125,7 @@ def test_a_missing_package_falls_back_with_a_clear_message(installed, monkeypatc
     out = capsys.readouterr().out
     assert f"{absent.id} not found under {installed['store']}" in out
     assert "package sandbox-fixture-absent is not installed" in out
+    assert f"a connected site would use {absent.id}; this run has no pretrained" in out
 
 
 def test_a_connected_only_model_runs_on_its_offline_stand_in(
