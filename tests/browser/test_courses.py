@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.extensions.support import build_labextension, chromium, log_in, running_hub
 from tests.support.hub import Hub, wait_for
@@ -53,7 +54,10 @@ def publish(page, folder: str, version: int) -> None:
     course.locator("input[name='title']").fill("First lab")
     course.locator("input[name='due']").fill("2020-01-01T09:00")
     course.locator("button[type='submit']").click()
-    page.get_by_text(f"Published lab1 version {version}.").wait_for()
+    # expect() names what the page said instead, when it says something else.
+    expect(course.locator("form.publish + p.message")).to_have_text(
+        f"Published lab1 version {version}.", timeout=60_000
+    )
 
 
 def test_publish_receive_edit_update_hand_in(hub: Hub) -> None:

@@ -76,8 +76,18 @@
     }
   }
 
+  // The last publish message per course: the page is drawn again after a publish, and
+  // the new drawing must still say how the publish went.
+  const publishNotices = {};
+
   async function publishForm(course) {
     const message = el("p", { class: "message" });
+    const say = (text, cls) => {
+      publishNotices[course] = { text: text, cls: cls || "message" };
+      message.className = publishNotices[course].cls;
+      message.textContent = text;
+    };
+    if (publishNotices[course]) say(publishNotices[course].text, publishNotices[course].cls);
     const folder = el("select", { name: "repo_path" });
     try {
       const data = await api("api/repo-labs");
@@ -97,17 +107,15 @@
       el("span", {}), el("button", { type: "submit" }, "Publish"));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      message.className = "message";
-      message.textContent = "publishing ...";
+      say("publishing ...");
       const body = { name: name.value, title: title.value, repo_path: folder.value };
       if (due.value) body.due = new Date(due.value).toISOString();
       try {
         const meta = await api(`api/courses/${course}/labs`, { method: "POST", body: body });
-        message.textContent = `Published ${meta.name} version ${meta.version}.`;
+        say(`Published ${meta.name} version ${meta.version}.`);
         await refresh();
       } catch (e) {
-        message.className = "message error";
-        message.textContent = e.message;
+        say(e.message, "message error");
       }
     });
     return el("div", {}, el("h3", {}, "Publish a lab from the repository's notebooks"), form, message,

@@ -115,6 +115,29 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
   };
   const draw = () => renderCoursesPanel(panel.node, state, actions);
   let startPolls = START_POLL_TRIES;
+  let startPollPending = false;
+  // While the pull at the server's start runs, its state is read again now and then;
+  // a re-read changes only what the service says, never the user's last message.
+  const followStartPull = () => {
+    if (state.me?.start_pull?.state !== 'running' || startPollPending || startPolls <= 0) {
+      return;
+    }
+    startPolls--;
+    startPollPending = true;
+    window.setTimeout(() => void reread(), START_POLL_MS);
+  };
+  const reread = async () => {
+    startPollPending = false;
+    try {
+      state.me = await requestAPI<Me>('courses');
+    } catch (e) {
+      console.warn('sandbox: could not read the course labs again', e);
+    }
+    if (!state.busy) {
+      draw();
+    }
+    followStartPull();
+  };
   const run = async (what: () => Promise<string>) => {
     state.busy = true;
     draw();
@@ -138,9 +161,7 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
     if (browser) {
       void browser.model.refresh();
     }
-    if (state.me?.start_pull?.state === 'running' && startPolls-- > 0) {
-      window.setTimeout(() => actions.refresh(), START_POLL_MS);
-    }
+    followStartPull();
   };
   const actions = {
     refresh: () => void run(async () => ''),
