@@ -12,6 +12,7 @@ extension shows the user."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,12 @@ def start_merge(log: Any, env: Mapping[str, str], home: Path) -> dict[str, Any]:
     source = env.get(SOURCE_ENV, "").strip()
     if not source:
         return {"state": "none", "message": ""}
-    status: dict[str, Any] = {"state": "running", "message": "Updating the tutorials ..."}
+    status: dict[str, Any] = {
+        "state": "running",
+        "message": "Updating the tutorials ...",
+        # Names this start's merge, so JupyterLab announces it once, not at every reload.
+        "merge_id": uuid.uuid4().hex,
+    }
     threading.Thread(
         target=_merge_at_start, args=(log, Path(source), home, status), daemon=True
     ).start()

@@ -72,7 +72,10 @@ def test_the_merge_at_start_reports_success_and_failure(tmp_path: Path) -> None:
     assert failed == {
         "state": "failed",
         "message": "The tutorials were not updated: ~/tutorials is not a folder.",
+        "merge_id": failed["merge_id"],
     }
+    # Each start's merge has a name of its own (JupyterLab announces each one once).
+    assert len({status["merge_id"], failed["merge_id"]}) == 2
     assert (other / "tutorials").read_text() == "not a folder"
 
     missing = start_merge(LOG, {SOURCE_ENV: str(tmp_path / "gone")}, home)

@@ -20,7 +20,7 @@ import {
 } from './courses';
 import { SliceInfo, parseSliceInfo, secondsLeft, statusText, worstLevel } from './model';
 import { PanelState, renderSlicePanel } from './panel';
-import { TutorialsStatus, tutorialsNotice } from './tutorials';
+import { TutorialsStatus, firstAnnouncement, tutorialsNotice } from './tutorials';
 
 const POLL_MS = 5000;
 /** How often, and how many times, a merge or pull still running at the server's start is
@@ -220,7 +220,7 @@ function tutorialsFeature(): void {
     if (notice?.kind === 'error') {
       // Stays until dismissed: the user should know their tutorials are not current.
       Notification.error(notice.message, { autoClose: false });
-    } else if (notice) {
+    } else if (notice && firstAnnouncement(status, window.localStorage)) {
       Notification.info(notice.message, { autoClose: 8000 });
     }
   };

@@ -6,6 +6,8 @@ export interface TutorialsStatus {
   message: string;
   written?: string[];
   kept?: string[];
+  /** Names one start's merge (absent when there is none). */
+  merge_id?: string;
 }
 
 export interface Notice {
@@ -24,4 +26,20 @@ export function tutorialsNotice(status: TutorialsStatus): Notice | null {
     return { kind: 'info', message: status.message };
   }
   return null;
+}
+
+/** The key under which the browser remembers the last merge it announced. */
+export const ANNOUNCED_KEY = 'sandbox-labextension:tutorials-announced';
+
+/** Whether an info notice for this merge is still to be shown: once per merge, not at
+ * every reload of the page (failures are shown at every load: they need action). */
+export function firstAnnouncement(status: TutorialsStatus, store: Pick<Storage, 'getItem' | 'setItem'>): boolean {
+  if (!status.merge_id) {
+    return true;
+  }
+  if (store.getItem(ANNOUNCED_KEY) === status.merge_id) {
+    return false;
+  }
+  store.setItem(ANNOUNCED_KEY, status.merge_id);
+  return true;
 }

@@ -1,4 +1,4 @@
-import { tutorialsNotice } from '../tutorials';
+import { ANNOUNCED_KEY, firstAnnouncement, tutorialsNotice } from '../tutorials';
 
 describe('tutorialsNotice', () => {
   it('shows a failure, and a merge that brought files', () => {
@@ -17,5 +17,21 @@ describe('tutorialsNotice', () => {
     expect(tutorialsNotice({ state: 'done', message: 'x', written: [], kept: ['a.ipynb'] })).toBeNull();
     expect(tutorialsNotice({ state: 'running', message: 'Updating the tutorials ...' })).toBeNull();
     expect(tutorialsNotice({ state: 'none', message: '' })).toBeNull();
+  });
+});
+
+describe('firstAnnouncement', () => {
+  it('announces one merge once, and the next start\'s merge again', () => {
+    const kept = new Map<string, string>();
+    const store = {
+      getItem: (k: string) => kept.get(k) ?? null,
+      setItem: (k: string, v: string) => void kept.set(k, v)
+    };
+    const merge = { state: 'done' as const, message: 'm', written: ['a.ipynb'], merge_id: 'one' };
+    expect(firstAnnouncement(merge, store)).toBe(true);
+    expect(kept.get(ANNOUNCED_KEY)).toBe('one');
+    expect(firstAnnouncement(merge, store)).toBe(false);
+    expect(firstAnnouncement({ ...merge, merge_id: 'two' }, store)).toBe(true);
+    expect(firstAnnouncement({ state: 'done', message: 'm', written: ['a.ipynb'] }, store)).toBe(true);
   });
 });
