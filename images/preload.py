@@ -157,11 +157,8 @@ def load_manifest(path: Path) -> tuple[dict, list[ModelEntry]]:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def file_url(hub: str, model: ModelEntry, entry: FileEntry) -> str:

@@ -21,7 +21,6 @@ from pathlib import Path
 
 LOCK_SCHEMA = 1
 INSTALL_COMMAND = "python -m sandbox_tutorials.store install-packages"
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -134,11 +133,8 @@ def package_folder(model: PackagedModel) -> tuple[Path, str]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def model_files(model: PackagedModel, folder: Path) -> list[str]:
