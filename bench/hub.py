@@ -1,5 +1,8 @@
 """A real JupyterHub (with its real proxy) started for a benchmark, and a tiny REST
-client. Every wait is bounded by a deadline, and stop() always leaves nothing behind."""
+client. Every wait is bounded by a deadline, and stop() always leaves nothing behind:
+it first stops every server through the REST API (our hub's graceful stop leaves servers
+running, as a restart must), then stops the hub, and only then kills by pid whatever this
+hub started that is still alive."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Mapping
@@ -22,6 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = REPO / ".venv" / "bin"
 POLL_S = 0.02
 """Poll interval while waiting for the hub's answer to change (not a fixed sleep)."""
+STOP_SERVERS_S = 120.0
+"""How long stop() waits for the hub to stop its servers before it stops the hub."""
 
 
 class HubError(RuntimeError):
@@ -68,6 +74,9 @@ class Hub:
         self.env = {**os.environ, "PATH": path, **env, key: value}
         self.log_path = data / f"{name}.log"
         self.proc: subprocess.Popen | None = None
+        self.internal_host = "127.0.0.1"
+        """The address servers reach this hub's API at (``hub.internal_url``'s host, or
+        the stock hub's ``hub_connect_url``), which their environment names."""
 
     @property
     def url(self) -> str:
@@ -127,9 +136,14 @@ class Hub:
             raise HubError(str(e)) from e
 
     def stop(self, timeout: float = 30.0) -> list[int]:
-        """SIGTERM the hub (it stops its servers and proxy), then make sure: anything
-        still alive that this hub started is killed by pid. Returns those pids."""
+        """Stop every server through the REST API (``stop_servers``), then SIGTERM the
+        hub (it stops its proxy and services), then make sure: anything still alive that
+        this hub started is killed by pid. Returns those pids (none after a clean stop)."""
         if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.stop_servers()
+            except (HubError, OSError) as e:  # a hub that no longer answers: kill below
+                print(f"{self.name}: servers not stopped through the API: {e}", flush=True)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -144,10 +158,47 @@ class Hub:
                 os.kill(pid, signal.SIGKILL)
         return left
 
+    def stop_servers(self, timeout: float = STOP_SERVERS_S) -> list[str]:
+        """DELETE every server the hub lists as active (named ones too, pending starts
+        interrupted) and wait until it lists none: each server stops the way its spawner
+        stops it (SIGTERM and its own grace, ``scancel``, ``docker stop``), never killed
+        by pid. Returns the servers it stopped, as ``user/name``; HubError when the hub
+        does not answer or the servers are not gone within ``timeout``."""
+        stopped: list[str] = []
+        deadline = time.monotonic() + timeout
+        for user, name in self._active_servers():
+            path = f"/users/{urllib.parse.quote(user, safe='')}/server"
+            if name:
+                path += f"s/{urllib.parse.quote(name, safe='')}"
+            status, answer = self.request("DELETE", path)
+            if status not in (202, 204, 404):
+                raise HubError(f"{self.name}: stop {user}/{name} -> {status} {answer}")
+            stopped.append(f"{user}/{name}")
+        while left := self._active_servers():
+            if time.monotonic() > deadline:
+                raise HubError(f"{self.name}: servers still running after {timeout:.0f}s: {left}")
+            time.sleep(max(POLL_S, 0.1))
+        return stopped
+
+    def _active_servers(self) -> list[tuple[str, str]]:
+        """(user, server name) of every server the hub has a record of, page by page."""
+        servers: list[tuple[str, str]] = []
+        offset = 0
+        while True:
+            status, users = self.request("GET", f"/users?state=active&offset={offset}&limit=200")
+            if status != 200 or not isinstance(users, list):
+                raise HubError(f"{self.name}: list active users -> {status} {users}")
+            for user in users:
+                servers += [(user["name"], name) for name in user.get("servers") or {}]
+            if len(users) < 200:
+                return servers
+            offset += len(users)
+
     def _leftovers(self) -> list[int]:
         # The proxy and services inherit the hub's environment (our marker); single-user
-        # servers get a clean one that names this hub's API port.
-        api = f"JUPYTERHUB_API_URL=http://127.0.0.1:{self.hub_api_port}/hub/api".encode()
+        # servers get a clean one that names this hub's API (at its internal address).
+        api = f"JUPYTERHUB_API_URL=http://{self.internal_host}:{self.hub_api_port}/hub/api"
+        api = api.encode()
         marker = self.marker.encode()
         pids = []
         for entry in Path("/proc").iterdir():

@@ -3,6 +3,9 @@ topology: servers on the hub's own host (local backend), Slurm across two nodes 
 network namespaces, Docker on a bridge network (both at ``hub.internal_url``, built as
 tests/integration/test_topologies_*.py build them).
 
+The two remote topologies are built by ``slurm_across_nodes`` and ``docker_bridge``, which
+the engines benchmark (bench/engines.py) runs its spawns on too.
+
 Each sample starts a server for a member of a team whose sessions last MAX_SESSION and
 are warned WARN_BEFORE ahead, so the hub's slices service issues the session-limit
 warning at ``activated_at + MAX_SESSION - WARN_BEFORE`` (the ledger's activation time).
@@ -15,10 +18,13 @@ which bounds it."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +42,149 @@ TEAM = "bench-team"
 SLICE = "1g.10gb"
 NV = "nvidia_h100_80gb_hbm3_"
 NODES = ("gpu-a", "gpu-b")
+BASE_IMAGE = "sandbox/base:latest"
+"""The image servers run on Docker: what `make images` tags for ``base``."""
 TOPOLOGIES = ("host", "slurm-across-nodes", "docker-bridge")
+
+
+# --- the remote topologies, shared with bench/engines.py --------------------------------
+
+
+@dataclass
+class SlurmNodes:
+    """slurmctld (and munged) on this host; one slurmd per name of NODES, each in its own
+    network namespace at its own address, with ``devices`` fake ``SLICE`` MIG devices."""
+
+    net: Any  # tests.support.netns.Network
+    cluster: Any  # tests.support.slurm.SlurmCluster
+    devices: int
+
+    @property
+    def internal_url(self) -> str:
+        """Where the nodes reach the hub: the host's address on their network."""
+        return f"http://{self.net.host_address}"
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {name: self.net.nodes[name].address for name in NODES}
+
+    @property
+    def gres(self) -> str:
+        return f"gpu:{NV}{SLICE}:1"
+
+    def backend(self, poll_interval: int | None = None) -> str:
+        """``hub.backend`` lines (under ``backend:``) of our hub on these nodes."""
+        addresses = ", ".join(f"{n}: {a}" for n, a in self.addresses.items())
+        poll = f"    poll_interval: {poll_interval}\n" if poll_interval else ""
+        return (
+            f"    kind: slurm\n{poll}"
+            f"    slurm: {{partition: gpu, gres_types: {{{SLICE}: {NV}{SLICE}}},"
+            f" node_addresses: {{{addresses}}}}}\n"
+        )
+
+    def gpus(self) -> str:
+        """``gpus:`` of our hub: the declared inventory naming both nodes."""
+        layout = ", ".join(f"{{profile: {SLICE}, start: {i}}}" for i in range(self.devices))
+        nodes = ", ".join(
+            f"{{name: {n}, gpus: [{{index: 0, mode: mig, layout: [{layout}]}}]}}" for n in NODES
+        )
+        return f"{{source: declared, nodes: [{nodes}]}}"
+
+
+@contextlib.contextmanager
+def slurm_across_nodes(devices: int = 1, **cluster_args: Any) -> Iterator[SlurmNodes]:
+    """The nodes of NODES in network namespaces, a Slurm cluster across them
+    (tests/support/netns.py, ``SlurmCluster.start_across``); every job is cancelled and
+    everything removed on the way out."""
+    from tests.support.netns import Network
+    from tests.support.slurm import SlurmCluster
+
+    gres = {name: {f"{NV}{SLICE}": devices} for name in NODES}
+    with (
+        Network.start(NODES) as net,
+        SlurmCluster.start_across(net, gres, **cluster_args) as cluster,
+    ):
+        try:
+            yield SlurmNodes(net, cluster, devices)
+        finally:
+            cluster.cancel_all()
+
+
+@dataclass
+class DockerBridge:
+    """The image store's dockerd with BASE_IMAGE built, and a user-defined bridge network
+    of its own on a private /24 (no iptables, no masquerading), as
+    tests/integration/test_topologies_docker.py builds it."""
+
+    daemon: Any  # tests.support.dockerd.DockerDaemon
+    network: str
+    gateway: str
+
+    @property
+    def internal_url(self) -> str:
+        """Where containers reach the hub: the bridge's gateway address."""
+        return f"http://{self.gateway}"
+
+    def backend(
+        self,
+        poll_interval: int | None = None,
+        *,
+        device_requests: bool = False,
+        model_store: Path | None = None,
+    ) -> str:
+        """``hub.backend`` lines (under ``backend:``) of our hub on this bridge."""
+        poll = f"    poll_interval: {poll_interval}\n" if poll_interval else ""
+        store = f"    model_store: {model_store}\n" if model_store else ""
+        requests = "true" if device_requests else "false"
+        return (
+            f"    kind: docker\n{poll}{store}"
+            f"    docker: {{network: {self.network}, gpu_device_requests: {requests},"
+            f' images: {{base: "{BASE_IMAGE}"}}}}\n'
+        )
+
+
+@contextlib.contextmanager
+def docker_bridge(nvidia_hook: Path | None = None) -> Iterator[DockerBridge]:
+    """A ``DockerBridge``. ``nvidia_hook``: a folder to install the fake NVIDIA runtime
+    hook in (tests/backends/docker_images.py), so device requests are honoured as on a
+    GPU node; None: containers get none. BASE_IMAGE is built first where this checkout
+    changed it (`make images`, base only: its product layer takes seconds)."""
+    from tests.backends.docker_images import image_cache_daemon, install_fake_nvidia_hook
+    from tests.images.conftest import build_images
+    from tests.support.netns import free_subnet
+
+    saved_path = os.environ["PATH"]
+    if nvidia_hook is not None:
+        install_fake_nvidia_hook(nvidia_hook)
+        os.environ["PATH"] = f"{nvidia_hook}:{saved_path}"  # dockerd finds it at its start
+    try:
+        daemon_cm = image_cache_daemon()
+        daemon = daemon_cm.__enter__()
+    finally:
+        os.environ["PATH"] = saved_path
+    try:
+        images = build_images()
+        images.build(images.Docker(daemon.env), ["base"])
+        subnet = free_subnet()
+        gateway = str(subnet.network_address + 1)
+        network = f"sbx-bench-{secrets.token_hex(3)}"
+        daemon.docker(
+            "network", "create", "--driver", "bridge", "--subnet", str(subnet),
+            "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
+            "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
+        )  # fmt: skip
+        try:
+            yield DockerBridge(daemon, network, gateway)
+        finally:
+            containers = daemon.docker("ps", "-aq", "--filter", f"network={network}")
+            for container in containers.stdout.split():
+                daemon.docker("rm", "-f", container, check=False)
+            daemon.docker("network", "rm", network, check=False)
+    finally:
+        daemon_cm.__exit__(None, None, None)
+
+
+# --- the warning-delay benchmark --------------------------------------------------------
 
 
 def _teams() -> str:
@@ -79,68 +227,34 @@ def _host(tmp: Path) -> Iterator[tuple[Any, str]]:
 def _slurm(tmp: Path) -> Iterator[tuple[Any, str]]:
     from tests.backends.engines import ensure_unix_user
     from tests.support.hub import Hub, write_site
-    from tests.support.netns import Network
-    from tests.support.slurm import SlurmCluster
 
     user = ensure_unix_user("sbxslurm1")
-    gres = {name: {f"{NV}{SLICE}": 1} for name in NODES}
-    with Network.start(NODES) as net, SlurmCluster.start_across(net, gres) as cluster:
-        addresses = ", ".join(f"{n}: {net.nodes[n].address}" for n in NODES)
-        nodes = ", ".join(
-            f"{{name: {n}, gpus: [{{index: 0, mode: mig, layout: [{{profile: {SLICE}, start: 0}}]}}]}}"
-            for n in NODES
-        )
-        backend = (
-            "    kind: slurm\n    poll_interval: 2\n"
-            f"    slurm: {{partition: gpu, gres_types: {{{SLICE}: {NV}{SLICE}}},"
-            f" node_addresses: {{{addresses}}}}}"
-        )
+    with slurm_across_nodes() as nodes:
         site = _site(
-            f"  internal_url: http://{net.host_address}\n",
-            backend,
-            f"{{source: declared, nodes: [{nodes}]}}",
+            f"  internal_url: {nodes.internal_url}\n", nodes.backend(2).rstrip("\n"), nodes.gpus()
         )
         hub = Hub(
             tmp / "hub",
             site=write_site(tmp / "site.yaml", site),
-            env={"SLURM_CONF": str(cluster.conf)},
+            env={"SLURM_CONF": str(nodes.cluster.conf)},
         )
         try:
             yield hub.start(), user
         finally:
             hub.stop()
             hub.remove_homes()
-            cluster.cancel_all()
 
 
 @contextlib.contextmanager
 def _docker(tmp: Path) -> Iterator[tuple[Any, str]]:
-    import secrets
-
-    from tests.backends.docker_images import SERVER_TAG, build_test_images
-    from tests.support.dockerd import DockerDaemon
     from tests.support.hub import Hub, write_site
-    from tests.support.netns import free_subnet
 
-    with DockerDaemon.start() as daemon:
-        build_test_images(daemon)
-        subnet = free_subnet()
-        gateway = str(subnet.network_address + 1)
-        network = f"sbx-bench-{secrets.token_hex(3)}"
-        daemon.docker(
-            "network", "create", "--driver", "bridge", "--subnet", str(subnet),
-            "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
-            "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
-        )  # fmt: skip
-        backend = (
-            "    kind: docker\n    poll_interval: 2\n"
-            f'    docker: {{network: {network}, gpu_device_requests: false, images: {{base: "{SERVER_TAG}"}}}}'
-        )
-        site = _site(f"  internal_url: http://{gateway}\n", backend)
+    with docker_bridge() as bridge:
+        site = _site(f"  internal_url: {bridge.internal_url}\n", bridge.backend(2).rstrip("\n"))
         hub = Hub(
             tmp / "hub",
             site=write_site(tmp / "site.yaml", site),
-            env={"DOCKER_HOST": daemon.env["DOCKER_HOST"]},
+            env={"DOCKER_HOST": bridge.daemon.env["DOCKER_HOST"]},
         )
         try:
             yield hub.start(), "sbxbench1"

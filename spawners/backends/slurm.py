@@ -12,6 +12,7 @@ ledger as soon as sbatch returns, with what Slurm granted once the job runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import html
 import os
@@ -24,7 +25,7 @@ from typing import Any
 from batchspawner import JobStatus, SlurmSpawner
 from jupyterhub.apihandlers import APIHandler, default_handlers
 from tornado import web
-from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Enum, Float, Integer, List, Unicode, default, observe
 
 from spawners.backends.mps import MpsClient
 from spawners.backends.resources import NodeShape, host_share
@@ -66,13 +67,32 @@ class SlurmPlacement:
 class CheckedSlurmSpawner(SlurmSpawner):
     """batchspawner's SlurmSpawner whose start also notices a job that ends before its
     server reports a port (upstream waits for the port until start_timeout), and whose
-    poll notices a job that lost its node (upstream counts a requeued job as running)."""
+    poll notices a job that lost its node (upstream counts a requeued job as running).
+    Its start goes on as soon as the server reports its port, not at the next of its
+    squeue checks (which came up to one startup_poll_interval and one squeue later)."""
 
     lost_node_message = ""
     """Why the last server stopped when its node failed ("" otherwise), for the user."""
     job_node = ""
     """The node the job runs on, as Slurm names it."""
     _job_started = False
+    _port_reported: asyncio.Event | None = None
+
+    @observe("port")
+    def _on_port(self, change: Any) -> None:
+        # The port report (POST /hub/api/batchspawner) sets the port: wake start().
+        if change["new"] and self._port_reported is not None:
+            self._port_reported.set()
+
+    async def _pause(self) -> None:
+        """One startup_poll_interval, cut short when the server reports its port (once:
+        a job squeue still shows pending after its report is asked again a pause later)."""
+        reported = self._port_reported
+        if reported is None or reported.is_set():
+            await asyncio.sleep(self.startup_poll_interval)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reported.wait(), self.startup_poll_interval)
 
     async def poll(self) -> int | None:
         status = await self.query_job_status()
@@ -123,6 +143,7 @@ class CheckedSlurmSpawner(SlurmSpawner):
         self._job_started = False
         self.ip = self.traits()["ip"].default_value
         self.port = 0
+        self._port_reported = asyncio.Event()
         if self.server:
             self.server.port = self.port
         await self.submit_batch_script()
@@ -132,7 +153,7 @@ class CheckedSlurmSpawner(SlurmSpawner):
                 break
             if status not in (JobStatus.PENDING, JobStatus.UNKNOWN):
                 raise web.HTTPError(500, "The Slurm job ended before it started the server.")
-            await asyncio.sleep(self.startup_poll_interval)
+            await self._pause()
         self._job_started = True
         self.ip = self.state_gethost()
         while self.port == 0:
@@ -143,7 +164,7 @@ class CheckedSlurmSpawner(SlurmSpawner):
                     "The Slurm job ended before its server started; "
                     "its log is ~/.sandbox-slurm-<job id>.log.",
                 )
-            await asyncio.sleep(self.startup_poll_interval)
+            await self._pause()
         self.log.info("Slurm job %s serves at %s:%s", self.job_id, self.ip, self.port)
         return self.ip, self.port
 
