@@ -81,11 +81,10 @@ def configure_backend(c: Any, site: Site, data: Path, env: Mapping[str, str] = o
     if kind == "local":
         _configure_local(c, backend, data, env)
         return
-    configure = {
-        "slurm": _configure_slurm,
-        "docker": _configure_docker,
-        "kubernetes": _configure_kubernetes,
-    }[kind]
+    if kind == "slurm":
+        _configure_slurm(c, backend, data, env)
+        return
+    configure = {"docker": _configure_docker, "kubernetes": _configure_kubernetes}[kind]
     configure(c, backend, data)
 
 
@@ -148,13 +147,14 @@ def _configure_local(
     c.Spawner.environment.update(local_tutorials(env))
 
 
-def local_tutorials(env: Mapping[str, str]) -> dict[str, str]:
-    """Where a local server finds the current tutorials: the notebooks/ folder of the
-    checkout this hub runs from (installed in place by `make setup`), or the folder
-    SANDBOX_TUTORIALS names in the hub's environment. Images carry their own."""
+def local_tutorials(env: Mapping[str, str], folder: str | None = None) -> dict[str, str]:
+    """Where a server without an image finds the current tutorials: ``folder`` (a site
+    setting), else the folder SANDBOX_TUTORIALS names in the hub's environment, else the
+    notebooks/ folder of the checkout this hub runs from (installed in place by `make
+    setup`). Images carry their own."""
     from extensions.sandbox_server.tutorials import SOURCE_ENV
 
-    folder = env.get(SOURCE_ENV) or str(REPO / "notebooks")
+    folder = folder or env.get(SOURCE_ENV) or str(REPO / "notebooks")
     return {SOURCE_ENV: str(Path(folder).resolve())}
 
 
@@ -171,7 +171,9 @@ def _check_reachable_by_users(command: Path) -> None:
             )
 
 
-def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
+def _configure_slurm(
+    c: Any, backend: Mapping[str, Any], data: Path, env: Mapping[str, str]
+) -> None:
     from spawners.backends.slurm import SlurmSliceSpawner, secure_port_reporting
 
     secure_port_reporting()
@@ -189,6 +191,7 @@ def _configure_slurm(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     s.image_runners = {k: dict(v) for k, v in slurm.get("images", {}).items()}
     if slurm.get("default_prefix"):
         s.default_prefix = slurm["default_prefix"]
+    s.prefix_environment = local_tutorials(env, slurm.get("tutorials"))
     s.apptainer_command = slurm.get("apptainer_command", "/usr/bin/apptainer")
     s.image_prefix = slurm.get("image_prefix", "/opt/sandbox/venv")
     s.slurm_bin_dir = slurm.get("bin_dir", "/usr/bin")

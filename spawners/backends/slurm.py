@@ -246,6 +246,16 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
         help="""Inside Apptainer images: the environment holding the single-user commands.""",
     )
 
+    prefix_environment = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="""Environment for servers that run from a Python environment on the nodes
+        (prefix runners), which, unlike an image, carries no tutorials: hub_config names
+        here the folder of the current tutorials (SANDBOX_TUTORIALS, the site's
+        ``hub.backend.slurm.tutorials`` or the hub's own), merged into each user's
+        ~/tutorials at every start.""",
+    )
+
     model_store = Unicode(
         "",
         config=True,
@@ -357,6 +367,7 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
                 env.pop(key, None)
         runner = self.runner_for(record.image)
         if runner.kind == "prefix":
+            env.update(self.prefix_environment)
             env["PATH"] = f"{runner.path.rstrip('/')}/bin:/usr/local/bin:/usr/bin:/bin"
             if self.model_store:
                 env["SANDBOX_MODELS"] = self.model_store

@@ -166,6 +166,15 @@ def test_servers_on_two_nodes_reach_the_hub_and_survive_the_loss_of_one(
         courses = _from_inside(hub, user, "courses")
         assert courses.status_code == 200, courses.text
         assert "courses" in courses.json()
+
+        # The tutorials arrive in the home on the node too (a prefix runner: the hub
+        # names the folder, which the nodes see on the shared filesystem).
+        def merged(user: str = user) -> dict | None:
+            status = _from_inside(hub, user, "tutorials").json()
+            return status if status["state"] != "running" else None
+
+        status = wait_for(merged, 60, f"{user}'s tutorials merge")
+        assert status["state"] == "done" and status["written"], status
     assert {a["user"] for a in hub.allocations()} == set(USERS)
 
     # The node of the second user dies.
