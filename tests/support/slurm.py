@@ -54,6 +54,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dockerd import in_ci
+from tests.support.hub import fixed_port_range
 from tests.support.netns import Network
 
 START_DEADLINE_S = 60.0
@@ -105,7 +106,8 @@ def cgroup_proctrack_available() -> bool:
 
 def _free_port_pair() -> int:
     for _ in range(200):
-        base = 20000 + secrets.randbelow(30000)
+        ports = fixed_port_range()
+        base = ports.start + secrets.randbelow(len(ports) - 2)
         ok = True
         for port in (base, base + 1):
             with socket.socket() as s:
