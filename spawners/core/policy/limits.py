@@ -5,8 +5,8 @@ the ledger passes the records and ``now`` from inside its reservation transactio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,9 @@ class LimitRefusal:
     code: LimitCode
     message: str
     status: int = 403
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """The figures in ``message`` as plain values, so that the message can be written in
+    another language (spawners/i18n) from ``code`` and these."""
 
 
 def no_team_refusal(user: str) -> LimitRefusal:
@@ -38,6 +41,7 @@ def no_team_refusal(user: str) -> LimitRefusal:
         LimitCode.NO_TEAM,
         f"{user} is in no team of this hub, so no server can be started. Ask your team's "
         "administrator to add you to your team's group, then log in again.",
+        params={"user": user},
     )
 
 
@@ -124,7 +128,9 @@ def _user_cap_refusal(mine: Sequence[Charged], cap: int | None) -> LimitRefusal 
             f"Limit reached: you already hold {held} ({_listing(mine)}); this hub "
             f"allows {cap} per user. Stop one to start another."
         )
-    return LimitRefusal(LimitCode.USER_CONCURRENCY, message)
+    return LimitRefusal(
+        LimitCode.USER_CONCURRENCY, message, params={"cap": cap, "held": _held(mine)}
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,7 @@ class Admission:
                 f"Limit reached: at most {cap} GPU slice(s) per member of team {team.name} at "
                 f"a time, and you hold {len(mine)} ({_listing(mine)}); 0 left. Stop one of "
                 "your servers first, or start a cpu server.",
+                params={"cap": cap, "team": team.name, "held": _held(mine)},
             )
         theirs = [r for r in live if r.team == team.name]
         cap = team.policy.max_slices_per_team
@@ -173,15 +180,22 @@ class Admission:
                 f"Limit reached: team {team.name} may hold at most {cap} GPU slice(s) at a "
                 f"time and holds {len(theirs)} now; 0 left. Try again when a teammate stops "
                 "a server, or start a cpu server.",
+                params={"cap": cap, "team": team.name, "holds": len(theirs)},
             )
         status = budget_status(self.membership, self.user, records, now)
         period = f"this {status.period.value} (resets {format_when(status.period_end)})"
+        figures = {"period": status.period.value, "resets": status.period_end}
         if status.member_left is not None and status.member_left <= 0:
             return LimitRefusal(
                 LimitCode.MEMBER_BUDGET,
                 f"GPU-hour budget used up: you have used {format_hours(status.member_used)} "
                 f"of your {format_hours(status.member_limit or 0)} GPU-hours {period}; 0 left. "
                 "A cpu server is still available.",
+                params={
+                    **figures,
+                    "used": status.member_used,
+                    "limit": status.member_limit or 0,
+                },
             )
         if status.team_left is not None and status.team_left <= 0:
             return LimitRefusal(
@@ -189,8 +203,19 @@ class Admission:
                 f"GPU-hour budget used up: team {team.name} has used "
                 f"{format_hours(status.team_used)} of its {format_hours(status.team_limit or 0)} "
                 f"GPU-hours {period}; 0 left. A cpu server is still available.",
+                params={
+                    **figures,
+                    "team": team.name,
+                    "used": status.team_used,
+                    "limit": status.team_limit or 0,
+                },
             )
         return None
+
+
+def _held(records: Sequence[Any]) -> tuple[tuple[str, str], ...]:
+    """(server name, slice) of each record; "" is the default server."""
+    return tuple((getattr(r, "server_name", "") or "", r.slice_name) for r in records)
 
 
 def _listing(records: Sequence[Any]) -> str:
