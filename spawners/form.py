@@ -1,5 +1,6 @@
 """The spawn form: images and slices this user may pick, with live free counts, and on a
-hub with teams the user's team, limits and GPU-hours left.
+hub with teams the user's team, limits and GPU-hours left, in the reader's language
+(spawners/i18n; English is the source).
 
 On a site whose GPUs are of several models, the MIG slices are listed by GPU family
 (``H100 80GB``, ``H200 141GB``): each family's own profiles under its name, as
@@ -7,12 +8,23 @@ On a site whose GPUs are of several models, the MIG slices are listed by GPU fam
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Mapping, Sequence
 from html import escape
 
 from spawners.core.options import Choices
-from spawners.core.policy import BudgetStatus, LimitRefusal, Membership, format_hours
-from spawners.core.profiles import SliceKind, slice_profile
+from spawners.core.policy import BudgetStatus, LimitRefusal, Membership
+from spawners.core.profiles import SliceKind, SliceProfile, slice_profile
+from spawners.i18n import (
+    N_,
+    PERIODS,
+    SOURCE_LANGUAGE,
+    format_gpu_hours,
+    refusal_text,
+    translations,
+)
+
+_Tr = gettext.NullTranslations
 
 
 def render_form(
@@ -24,40 +36,69 @@ def render_form(
     budget: BudgetStatus | None = None,
     refusal: LimitRefusal | None = None,
     families: Mapping[str, Sequence[str]] | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> str:
     """``families``: for each GPU slice, the GPU families that can hold it (None: the
-    slices are listed without families, as on a site of one model)."""
+    slices are listed without families, as on a site of one model). ``language``: the
+    reader's (image descriptions that the catalogue knows, the defaults', are translated;
+    a site's own are shown as written)."""
+    t = translations(language)
+    _ = t.gettext
     if refusal is not None:
         return (
             f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
-            f'<p class="alert alert-warning sandbox-refusal">{escape(refusal.message)}</p></div>'
+            f'<p class="alert alert-warning sandbox-refusal" data-code="{escape(refusal.code)}">'
+            f"{escape(refusal_text(refusal, language))}</p></div>"
         )
     images = "\n".join(
         f'<option value="{escape(i)}"{" selected" if i == choices.default_image else ""}>'
-        f"{escape(i)}: {escape(descriptions.get(i, ''))}</option>"
+        f"{escape(i)}: {escape(_(descriptions[i]) if descriptions.get(i) else '')}</option>"
         for i in choices.images
     )
-    rows = [_slice_row(name, choices, free, families) for name in choices.slices]
+    rows = [_slice_row(name, choices, free, families, language) for name in choices.slices]
     groups = _family_groups(choices.slices, families)
     if groups:
         rows = []
         for heading, names in groups:
-            inner = "".join(_slice_row(n, choices, free, families) for n in names)
+            inner = "".join(_slice_row(n, choices, free, families, language) for n in names)
             if heading is None:
                 rows.append(inner)
             else:
+                title = _("%(family)s GPUs") % {"family": f"<strong>{escape(heading)}</strong>"}
                 rows.append(
                     f'<div class="sandbox-family" data-family="{escape(heading)}">'
-                    f'<p class="sandbox-family-name"><strong>{escape(heading)}</strong> GPUs</p>'
+                    f'<p class="sandbox-family-name">{title}</p>'
                     f"{inner}</div>"
                 )
+    # Messages outside the f-strings: Babel's extractor does not read inside them.
+    image_label, slice_legend = escape(_("Image")), escape(_("Slice"))
     return (
         f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
-        f"{_team_panel(membership, budget)}"
-        f'<label for="sandbox-image">Image</label>'
+        f"{_team_panel(membership, budget, t, language)}"
+        f'<label for="sandbox-image">{image_label}</label>'
         f'<select id="sandbox-image" name="image" class="form-control">{images}</select>'
-        f"<fieldset><legend>Slice</legend>{''.join(rows)}</fieldset></div>"
+        f"<fieldset><legend>{slice_legend}</legend>{''.join(rows)}</fieldset></div>"
     )
+
+
+def slice_description(profile: SliceProfile, language: str) -> str:
+    """The profile's description (the core's English one, or its translation)."""
+    if language == SOURCE_LANGUAGE:
+        return profile.description
+    _ = translations(language).gettext
+    if profile.kind is SliceKind.MIG:
+        return _("MIG instance: %(compute)s/7 of the compute, %(gb)s GB") % {
+            "compute": profile.compute,
+            "gb": profile.memory_gb,
+        }
+    if profile.kind is SliceKind.MPS:
+        return _("MPS share of a whole GPU: %(threads)s%% of the SMs, %(gb)s GB pinned") % {
+            "threads": profile.mps_thread_percentage,
+            "gb": profile.memory_gb,
+        }
+    if profile.kind is SliceKind.GPU:
+        return _("A whole GPU that is not in MIG mode")
+    return _("No GPU: CPU only")
 
 
 def _slice_row(
@@ -65,24 +106,26 @@ def _slice_row(
     choices: Choices,
     free: dict[str, int],
     families: Mapping[str, Sequence[str]] | None,
+    language: str,
 ) -> str:
+    _ = translations(language).gettext
     profile = slice_profile(name)
     count = free.get(name)
     if not profile.needs_gpu:
-        label, disabled = "always available", ""
+        label, disabled = _("always available"), ""
     else:
-        label = f"{count or 0} free"
+        label = _("%(count)s free") % {"count": count or 0}
         disabled = " disabled" if not count else ""
     checked = " checked" if name == choices.default_slice and not disabled else ""
     on = ""
     if families and profile.kind is not SliceKind.MIG and families.get(name):
-        on = f" on {' or '.join(families[name])}"
+        on = _(" on %(families)s") % {"families": _(" or ").join(families[name])}
     family = (families or {}).get(name) or ()
     tag = f' data-family="{escape(" / ".join(family))}"' if family else ""
     return (
         f'<label class="sandbox-slice"><input type="radio" name="slice" value="{escape(name)}"'
         f"{checked}{disabled}{tag}> "
-        f"<strong>{escape(name)}</strong> {escape(profile.description + on)}"
+        f"<strong>{escape(name)}</strong> {escape(slice_description(profile, language) + on)}"
         f' <span class="sandbox-free" data-slice="{escape(name)}">({escape(label)})</span></label><br>'
     )
 
@@ -111,43 +154,69 @@ def _family_groups(
     return groups
 
 
-def _team_panel(membership: Membership | None, budget: BudgetStatus | None) -> str:
+_KINDS = {"startup": N_("startup"), "course": N_("course"), "staff": N_("staff")}
+_ROLES = {"member": N_("member"), "instructor": N_("instructor")}
+
+
+def _team_panel(
+    membership: Membership | None, budget: BudgetStatus | None, t: _Tr, language: str
+) -> str:
     if membership is None:
         return ""
+    _ = t.gettext
     team, policy = membership.team, membership.policy
     lines = [
-        f"Team <strong>{escape(team.name)}</strong> ({escape(team.kind.value)}), "
-        f"role {escape(membership.role.value)}."
+        _("Team %(team)s (%(kind)s), role %(role)s.")
+        % {
+            "team": f"<strong>{escape(team.name)}</strong>",
+            "kind": escape(_(_KINDS[team.kind.value])),
+            "role": escape(_(_ROLES[membership.role.value])),
+        }
     ]
     limits = []
     if policy.max_slices_per_member is not None:
-        limits.append(f"at most {policy.max_slices_per_member} GPU slice(s) at a time for you")
+        limits.append(
+            _("at most %(count)s GPU slice(s) at a time for you")
+            % {"count": policy.max_slices_per_member}
+        )
     if team.policy.max_slices_per_team is not None:
-        limits.append(f"{team.policy.max_slices_per_team} for the whole team")
+        limits.append(
+            _("%(count)s for the whole team") % {"count": team.policy.max_slices_per_team}
+        )
     if limits:
-        lines.append(escape("Limits: " + ", ".join(limits) + "."))
+        lines.append(escape(_("Limits: %(limits)s.") % {"limits": _(", ").join(limits)}))
     if budget is not None:
-        lines.append(_budget_line(budget))
+        lines.append(_budget_line(budget, t, language))
     return '<div class="sandbox-team">' + "<br>".join(lines) + "</div>"
 
 
-def _budget_line(budget: BudgetStatus) -> str:
+def _budget_line(budget: BudgetStatus, t: _Tr, language: str) -> str:
+    _ = t.gettext
+
+    def hours(value: float) -> str:
+        return format_gpu_hours(value, language)
+
     parts = []
     if budget.member_limit is not None:
         parts.append(
-            f"you {format_hours(max(0.0, budget.member_left or 0.0))} of "
-            f"{format_hours(budget.member_limit)}"
+            _("you %(left)s of %(limit)s")
+            % {
+                "left": hours(max(0.0, budget.member_left or 0.0)),
+                "limit": hours(budget.member_limit),
+            }
         )
     if budget.team_limit is not None:
         parts.append(
-            f"team {format_hours(max(0.0, budget.team_left or 0.0))} of "
-            f"{format_hours(budget.team_limit)}"
+            _("team %(left)s of %(limit)s")
+            % {"left": hours(max(0.0, budget.team_left or 0.0)), "limit": hours(budget.team_limit)}
         )
     left = budget.left
-    shown = "unlimited" if left is None else format_hours(max(0.0, left))
+    shown = _("unlimited") if left is None else hours(max(0.0, left))
     detail = f" ({'; '.join(parts)})" if parts else ""
-    return (
-        f'GPU-hours left this {escape(budget.period.value)}: <strong class="sandbox-budget" '
-        f'data-left="{escape(shown)}">{escape(shown)}</strong>{escape(detail)}; '
-        f"used by you: {escape(format_hours(budget.member_used))}."
-    )
+    strong = f'<strong class="sandbox-budget" data-left="{escape(shown)}">{escape(shown)}</strong>'
+    return _("GPU-hours left %(period)s: %(left)s%(detail)s; used by you: %(used)s.") % {
+        "period": escape(_(PERIODS[budget.period.value])),
+        "left": strong,
+        "detail": escape(detail),
+        "used": escape(hours(budget.member_used)),
+    }

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import time
 from collections.abc import AsyncIterator
+from html import escape
 from typing import Any
 
 from jupyterhub.spawner import Spawner
@@ -25,6 +26,7 @@ from spawners.core.model import Refusal
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
 from spawners.core.policy import LimitRefusal, Membership, no_team_refusal
 from spawners.form import render_form
+from spawners.i18n import N_, current_language, refusal_text, translations
 from spawners.ledger.ledger import ServerAlreadyHolds
 from spawners.ledger.records import AllocationRecord
 from spawners.processes import process_owners
@@ -130,6 +132,7 @@ class SliceSpawnerMixin(Spawner):
             budget=budget,
             refusal=no_team_refusal(self.user.name) if ctx.teams and not membership else None,
             families=slice_families(ctx.inventory),
+            language=current_language(),
         )
 
     @default("options_form")
@@ -155,20 +158,29 @@ class SliceSpawnerMixin(Spawner):
         if ctx.teams and membership is None:
             self._restore_previous_options()
             refusal = no_team_refusal(self.user.name)
-            raise web.HTTPError(refusal.status, refusal.message)
+            raise refused(refusal.status, refusal)
         try:
             request = parse_user_options(self.user_options, self.slice_choices())
         except OptionsError as e:
             self._restore_previous_options()
-            raise web.HTTPError(e.status, e.message) from None
+            raise refused(e.status, e) from None
         record = await self._reserve(ctx, request.image, request.slice_name, membership)
         self.allocation = record
-        where = "no GPU" if record.gpu_index is None else f"GPU {record.gpu_index}"
-        self._emit(10, f"allocating a {record.slice_name} slice on {where} ...")
+        if record.gpu_index is None:
+            self._emit(
+                10, N_("allocating a %(slice)s slice on no GPU ..."), slice=record.slice_name
+            )
+        else:
+            self._emit(
+                10,
+                N_("allocating a %(slice)s slice on GPU %(index)s ..."),
+                slice=record.slice_name,
+                index=record.gpu_index,
+            )
         try:
             record = await self._materialise(ctx, record)
             async with self._turn_to_start():
-                self._emit(30, f"starting server with image {record.image} ...")
+                self._emit(30, N_("starting server with image %(image)s ..."), image=record.image)
                 await self.before_engine_start(record)
                 result = await self._engine_start()
                 # Remember the engine's handle at once: if the hub dies now, reconciliation
@@ -176,10 +188,10 @@ class SliceSpawnerMixin(Spawner):
                 await _off_loop(
                     ctx.ledger.record_engine, record.id, engine_ref=self.engine_reference()
                 )
-                self._emit(50, "waiting for the server to answer ...")
+                self._emit(50, N_("waiting for the server to answer ..."))
                 await self._wait_until_answering(result)
             self.allocation = await _off_loop(ctx.ledger.activate, record.id)
-            self._emit(90, f"server is up on its {record.slice_name} slice")
+            self._emit(90, N_("server is up on its %(slice)s slice"), slice=record.slice_name)
             return result
         except BaseException:
             await self._release("failed to start")
@@ -203,9 +215,9 @@ class SliceSpawnerMixin(Spawner):
         decision = await _off_loop(_reserve_or_supersede, ctx.ledger, kwargs)
         if isinstance(decision, LimitRefusal):
             self._restore_previous_options()
-            raise web.HTTPError(decision.status, decision.message)
+            raise refused(decision.status, decision)
         if isinstance(decision, Refusal):
-            raise web.HTTPError(self.capacity_refusal_status, decision.message)
+            raise refused(self.capacity_refusal_status, decision)
         return decision
 
     @contextlib.asynccontextmanager
@@ -220,7 +232,11 @@ class SliceSpawnerMixin(Spawner):
         def told(place: int, starting: int) -> None:
             self._emit(
                 20,
-                f"waiting for a turn to start: number {place} in line, {starting} starting now ...",
+                N_(
+                    "waiting for a turn to start: number %(place)s in line, %(starting)s starting now ..."
+                ),
+                place=place,
+                starting=starting,
             )
 
         try:
@@ -300,7 +316,12 @@ class SliceSpawnerMixin(Spawner):
             or record.gpu_index is None
         ):
             return record
-        self._emit(20, f"creating a {record.slice_name} MIG instance at slot {record.start} ...")
+        self._emit(
+            20,
+            N_("creating a %(slice)s MIG instance at slot %(start)s ..."),
+            slice=record.slice_name,
+            start=record.start,
+        )
         loop = asyncio.get_running_loop()
         try:
             device = await loop.run_in_executor(
@@ -456,9 +477,14 @@ class SliceSpawnerMixin(Spawner):
 
     # --- progress --------------------------------------------------------------
 
-    def _emit(self, progress: int, message: str) -> None:
-        self.log.info("%s: %s", self._log_name, message)
-        self._progress_events.append({"progress": progress, "message": message})
+    def _emit(self, progress: int, message: str, **params: Any) -> None:
+        """A progress event in the user's language (the log keeps the English)."""
+        # Engines' own messages come formatted already (no params): shown as they are.
+        english = message % params if params else message
+        self.log.info("%s: %s", self._log_name, english)
+        shown = translations(current_language()).gettext(message)
+        shown = shown % params if params else shown
+        self._progress_events.append({"progress": progress, "message": shown})
 
     async def progress(self):
         """The slice's own events (allocating, creating, starting, waiting, up) with the
@@ -530,6 +556,24 @@ _ENGINE_STEP = 30
 server with image ..." at 30): from then on the engine's own progress is chained in."""
 _ENGINE_BAND = 20
 """The engine's events take 30..49, below the slice's "waiting for the server" at 50."""
+
+
+CODE_HEADER = "X-Sandbox-Code"
+"""The header that carries a refusal's stable code; the hub adds it to the REST API's
+JSON answer as ``code`` (hub_config/i18n.py)."""
+
+
+def refused(status: int, refusal: Refusal | LimitRefusal | OptionsError) -> web.HTTPError:
+    """The HTTP error for a refusal: the English message (the REST API's ``message``),
+    its code (a header JupyterHub sends with the error), and the message in the user's
+    language for the hub's pages (``jupyterhub_html_message``, shown by the spawn page)."""
+    error = web.HTTPError(status, refusal.message)
+    error.headers = {CODE_HEADER: str(refusal.code)}
+    error.jupyterhub_html_message = (
+        f'<span data-code="{escape(str(refusal.code))}">'
+        f"{escape(refusal_text(refusal, current_language()))}</span>"
+    )
+    return error
 
 
 def _engine_progress(spawner: SliceSpawnerMixin) -> Any:
