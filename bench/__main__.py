@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Call
         lambda a: load.run(
             sizes=tuple(a.users) if a.users else ((4,) if a.quick else (30, 60)),
             slices=tuple(a.slices) if a.slices else (("cpu",) if a.quick else ("cpu", "1g.10gb")),
+            starts=a.starts,
         ),
         load.render,
     ),
@@ -46,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--slices", nargs="*", default=[], help="load: slices to ask for (default cpu 1g.10gb)"
+    )
+    parser.add_argument(
+        "--starts",
+        default="auto",
+        help="load: our hub's hub.simultaneous_starts, a number or auto (default auto)",
     )
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]

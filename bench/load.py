@@ -62,7 +62,7 @@ class Journey:
 # --- the two hubs ----------------------------------------------------------------------
 
 
-def _site(tmp: Path) -> Path:
+def _site(tmp: Path, starts: str) -> Path:
     # start_timeout and http_timeout stay at their defaults (JupyterHub's: 60 s, 30 s),
     # as in the stock arm: a start may not get more time than stock gives it.
     site = tmp / "site.yaml"
@@ -71,6 +71,7 @@ def _site(tmp: Path) -> Path:
         "hub:\n"
         "  culler: {enabled: false}\n"
         "  named_server_limit_per_user: 0\n"
+        f"  simultaneous_starts: {starts}\n"
         f"gpus: {{source: simulated, simulated_count: {SIMULATED_GPUS}}}\n"
     )
     return site
@@ -316,10 +317,15 @@ def phase(hub: Hub, passwords: dict[str, str], body: dict | None) -> dict[str, A
     }
 
 
-def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g.10gb")) -> dict:
+def run(
+    sizes: tuple[int, ...] = (30, 60),
+    slices: tuple[str, ...] = ("cpu", "1g.10gb"),
+    starts: str = "auto",
+) -> dict:
+    """``starts``: our hub's ``hub.simultaneous_starts`` (a number or ``auto``), to size it."""
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        ours = ours_hub(Path(tmp), SANDBOX_SITE=str(_site(Path(tmp))))
+        ours = ours_hub(Path(tmp), SANDBOX_SITE=str(_site(Path(tmp), starts)))
         stock = stock_hub(Path(tmp), range(ours.port, ours.port + 4), BENCH_AUTH="native")
         _stock_admin(stock)
         biggest = max(sizes)
@@ -353,7 +359,12 @@ def run(sizes: tuple[int, ...] = (30, 60), slices: tuple[str, ...] = ("cpu", "1g
             for hub in (ours, stock):
                 with contextlib.suppress(OSError):
                     shutil.copyfile(hub.log_path, LOGS / f"load-{hub.name}.log")
-    return {"phases": results, "ramp_s": RAMP_S, "simulated_gpus": SIMULATED_GPUS}
+    return {
+        "phases": results,
+        "ramp_s": RAMP_S,
+        "simulated_gpus": SIMULATED_GPUS,
+        "simultaneous_starts": starts,
+    }
 
 
 def render(results: dict[str, Any]) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -151,7 +150,6 @@ def docker_bridge(nvidia_hook: Path | None = None) -> Iterator[DockerBridge]:
     changed it (`make images`, base only: its product layer takes seconds)."""
     from tests.backends.docker_images import image_cache_daemon, install_fake_nvidia_hook
     from tests.images.conftest import build_images
-    from tests.support.netns import free_subnet
 
     saved_path = os.environ["PATH"]
     if nvidia_hook is not None:
@@ -165,21 +163,8 @@ def docker_bridge(nvidia_hook: Path | None = None) -> Iterator[DockerBridge]:
     try:
         images = build_images()
         images.build(images.Docker(daemon.env), ["base"])
-        subnet = free_subnet()
-        gateway = str(subnet.network_address + 1)
-        network = f"sbx-bench-{secrets.token_hex(3)}"
-        daemon.docker(
-            "network", "create", "--driver", "bridge", "--subnet", str(subnet),
-            "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
-            "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
-        )  # fmt: skip
-        try:
+        with daemon.bridge_network("sbx-bench") as (network, gateway):
             yield DockerBridge(daemon, network, gateway)
-        finally:
-            containers = daemon.docker("ps", "-aq", "--filter", f"network={network}")
-            for container in containers.stdout.split():
-                daemon.docker("rm", "-f", container, check=False)
-            daemon.docker("network", "rm", network, check=False)
     finally:
         daemon_cm.__exit__(None, None, None)
 

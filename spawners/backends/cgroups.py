@@ -159,10 +159,15 @@ class ServerCgroup:
             time.sleep(0.05)
 
     def remove(self) -> None:
-        """Remove the (empty) group; a group with processes left stays."""
+        """Remove the (empty) group; a group with processes left stays. The hub's group
+        above it goes with its last server (busy while any other server has one), so
+        hubs that come and go leave no folders behind; the next create makes it again."""
         for path in self.paths.values():
             with contextlib.suppress(FileNotFoundError):
                 path.rmdir()
+            if "/" in self.group:
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
 
     # --- helpers ----------------------------------------------------------------
 

@@ -14,7 +14,6 @@ product image by changing that one name."""
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from tests.backends.docker_images import SERVER_TAG
 from tests.extensions.support import chromium, log_in
 from tests.support.dockerd import DockerDaemon
 from tests.support.hub import Hub, wait_for, write_site
-from tests.support.netns import free_subnet
 
 pytestmark = pytest.mark.integration
 
@@ -78,33 +76,24 @@ class Bridge:
 @pytest.fixture
 def bridge(docker_engine, tmp_path: Path) -> Iterator[Bridge]:
     daemon, _ = docker_engine
-    subnet = free_subnet()
-    gateway = str(subnet.network_address + 1)
-    network = f"sbx-bridge-{secrets.token_hex(3)}"
-    daemon.docker(
-        "network", "create", "--driver", "bridge", "--subnet", str(subnet),
-        "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
-        "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
-    )  # fmt: skip
     # The course repository the instructor publishes from.
     notebooks = tmp_path / "notebooks"
     (notebooks / COURSE / "lab1").mkdir(parents=True)
     (notebooks / COURSE / "lab1" / "intro.ipynb").write_text(json.dumps(NOTEBOOK))
-    hub = Hub(
-        tmp_path / "hub",
-        site=write_site(tmp_path / "site.yaml", bridge_site(gateway, network)),
-        env={"DOCKER_HOST": daemon.env["DOCKER_HOST"], "SANDBOX_COURSES_NOTEBOOKS": str(notebooks)},
-    )
-    try:
-        yield Bridge(daemon, network, gateway, hub.start())
-    finally:
-        hub.stop()
-        hub.remove_homes()
-        for container in daemon.docker(
-            "ps", "-aq", "--filter", f"network={network}"
-        ).stdout.split():
-            daemon.docker("rm", "-f", container, check=False)
-        daemon.docker("network", "rm", network, check=False)
+    with daemon.bridge_network("sbx-bridge") as (network, gateway):
+        hub = Hub(
+            tmp_path / "hub",
+            site=write_site(tmp_path / "site.yaml", bridge_site(gateway, network)),
+            env={
+                "DOCKER_HOST": daemon.env["DOCKER_HOST"],
+                "SANDBOX_COURSES_NOTEBOOKS": str(notebooks),
+            },
+        )
+        try:
+            yield Bridge(daemon, network, gateway, hub.start())
+        finally:
+            hub.stop()
+            hub.remove_homes()
 
 
 def _from_inside(hub: Hub, what: str) -> requests.Response:

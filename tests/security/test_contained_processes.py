@@ -69,6 +69,7 @@ def test_a_detached_process_dies_with_the_stopped_server(make_hub) -> None:  # n
     hub.stop_server("bob")
     assert _processes_with(marker) == [], "nothing bob started outlives his server"
     assert not cgroup.exists()
+    assert not any(p.parent.exists() for p in cgroup.paths.values()), "the hub's group, empty"
     assert hub.allocations() == []
 
     # The next user gets that very device, and nothing of bob's runs on it.

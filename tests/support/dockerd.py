@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -173,6 +174,30 @@ class DockerDaemon:
                 result.returncode, result.args, result.stdout, result.stderr
             )
         return result
+
+    @contextlib.contextmanager
+    def bridge_network(self, prefix: str) -> Iterator[tuple[str, str]]:
+        """A user-defined bridge on a free private /24, as a data center gives its
+        containers: yields (network name, gateway address); on exit removes the network
+        and every container still attached to it. No masquerading: nothing beyond the
+        host is reachable, as on this machine."""
+        from tests.support.netns import free_subnet
+
+        subnet = free_subnet()
+        gateway = str(subnet.network_address + 1)
+        network = f"{prefix}-{secrets.token_hex(3)}"
+        self.docker(
+            "network", "create", "--driver", "bridge", "--subnet", str(subnet),
+            "--gateway", gateway, "-o", f"com.docker.network.bridge.name={network[4:]}",
+            "-o", "com.docker.network.bridge.enable_ip_masquerade=false", network,
+        )  # fmt: skip
+        try:
+            yield network, gateway
+        finally:
+            attached = self.docker("ps", "-aq", "--filter", f"network={network}", check=False)
+            for container in attached.stdout.split():
+                self.docker("rm", "-f", container, check=False)
+            self.docker("network", "rm", network, check=False)
 
     def stop(self) -> None:
         """Stop the daemon (and the containerd it manages); idempotent."""
