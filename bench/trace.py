@@ -9,17 +9,14 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
+from spawners.core.demand import PRIOR
+from spawners.core.gpu_models import H100_80GB
 from spawners.core.profiles import slice_profile
 
-MIX: tuple[tuple[str, float], ...] = (
-    ("1g.10gb", 0.40),
-    ("1g.20gb", 0.20),
-    ("2g.20gb", 0.15),
-    ("3g.40gb", 0.12),
-    ("4g.40gb", 0.08),
-    ("7g.80gb", 0.05),
-)
-"""Share of requests per MIG profile."""
+_H100_NAMES = {spec.cls: spec.name for spec in H100_80GB.profiles}
+MIX: tuple[tuple[str, float], ...] = tuple((_H100_NAMES[c], share) for c, share in PRIOR)
+"""Share of requests per MIG profile: the placement's prior (spawners.core.demand.PRIOR)
+in the names of an H100 80GB."""
 
 MEAN_DURATION = 1.0
 """Mean session length; the unit of time in every trace."""

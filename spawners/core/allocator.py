@@ -5,15 +5,20 @@ It places on geometry (8 memory slots, 7 compute slices, valid starts), which ev
 model of the catalogue shares; each GPU's own MIG table says which profile names it has
 and what they take on it. So a site mixing models works: a ``1g.18gb`` request only
 lands on an H200, a ``1g.10gb`` one only on a GPU whose table has ``1g.10gb``, and the
-placement carries the GPU-hour weight the slice has on the GPU it landed on."""
+placement carries the GPU-hour weight the slice has on the GPU it landed on.
+
+Dynamic MIG placements are scored against the request mix the caller passes (the
+ledger's recent history; spawners.core.demand says how)."""
 
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .demand import PRIOR_ONLY, RequestMix, room_value, shares
 from .gpu_models import GPU_MODELS
 from .model import (
     Gpu,
@@ -29,11 +34,23 @@ from .model import (
     slots_mask,
 )
 from .placement import fits, free_count, placement_loss
-from .profiles import MEMORY_SLOTS, SLICES_BY_NAME, SliceKind, SliceProfile, slice_profile
+from .profiles import (
+    MEMORY_SLOTS,
+    SLICES_BY_NAME,
+    MigTable,
+    SliceKind,
+    SliceProfile,
+    slice_profile,
+)
 
 
 class PlacementStrategy(StrEnum):
     FRAGMENTATION_AWARE = "fragmentation-aware"
+    """Dynamic MIG: the placement that costs the site's request mix the least room
+    (spawners.core.demand); MPS and whole GPUs: the fullest GPU first."""
+    LARGEST_FIRST = "largest-first"
+    """Dynamic MIG: the placement that loses the least room for the largest profile, then
+    the next (the fixed order this project used before the mix-scored one)."""
     FIRST_FIT = "first-fit"
 
 
@@ -163,8 +180,11 @@ def allocate(
     holdings: Iterable[Holding],
     slice_name: str,
     strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    mix: RequestMix = PRIOR_ONLY,
 ) -> Placement | Refusal:
-    """Place one ``slice_name`` request, or say why not and what is free now."""
+    """Place one ``slice_name`` request, or say why not and what is free now. ``mix``:
+    the requests the site has seen (the ledger's recent history), which the
+    fragmentation-aware strategy scores dynamic MIG placements against."""
     holdings = tuple(holdings)
     profile = SLICES_BY_NAME.get(slice_name)
     if profile is None:
@@ -181,7 +201,12 @@ def allocate(
     if profile.kind is SliceKind.MIG and inventory.strategy is MigStrategy.STATIC:
         placement = _place_static_mig(candidates, states, profile)
     elif profile.kind is SliceKind.MIG:
-        placement = _place_dynamic_mig(candidates, states, profile, strategy, inventory.simulated)
+        if strategy is PlacementStrategy.FRAGMENTATION_AWARE:
+            placement = _place_by_mix(inventory, candidates, states, profile, mix)
+        else:
+            placement = _place_dynamic_mig(
+                candidates, states, profile, strategy, inventory.simulated
+            )
     else:
         placement = _place_shared(candidates, states, profile, strategy)
     if placement is None:
@@ -254,6 +279,61 @@ def _place_dynamic_mig(
         return None
     here = best[1].mig_profile(profile.name)
     return _mig_placement(best[1], here, best[2], simulated)
+
+
+def _place_by_mix(
+    inventory: Inventory,
+    gpus: list[Gpu],
+    states: dict[str, GpuState],
+    profile: SliceProfile,
+    mix: RequestMix,
+) -> Placement | None:
+    # The fleet's room per profile name, over every MIG GPU (GPUs in one state with
+    # one table have the same room, so each such group is counted once).
+    tables: dict[int, MigTable] = {}
+    groups: Counter[tuple[int, GpuState]] = Counter()
+    for gpu in inventory.gpus:
+        if gpu.mode is GpuMode.MIG:
+            tables.setdefault(id(gpu.table), gpu.table)
+            groups[(id(gpu.table), states[gpu.uuid])] += 1
+    room: dict[str, int] = {}
+    having: dict[str, int] = {}
+    for (key, state), n in groups.items():
+        for p in tables[key].profiles:
+            free = free_count(p, state.occupied_mask, state.compute_used)
+            room[p.name] = room.get(p.name, 0) + n * free
+            having[p.name] = having.get(p.name, 0) + n
+    share = shares(tuple(tables.values()), mix)
+    best: tuple | None = None
+    scored: set[tuple] = set()
+    for gpu in sorted(gpus, key=lambda g: g.index):
+        state = states[gpu.uuid]
+        seen = (state, id(gpu.table))
+        if seen in scored:
+            continue  # the same cost as a GPU of lower index, seen first
+        scored.add(seen)
+        here = gpu.mig_profile(profile.name)
+        assert here is not None
+        for start in here.valid_starts:
+            if not fits(here, start, state.occupied_mask, state.compute_used):
+                continue
+            mask = state.occupied_mask | slots_mask(profile_slots(here, start))
+            compute = state.compute_used + here.compute
+            cost = 0.0
+            for p in gpu.table.profiles:
+                before = free_count(p, state.occupied_mask, state.compute_used)
+                lost = before - free_count(p, mask, compute)
+                if lost:
+                    s, n, g = share[p.name], room[p.name], having[p.name]
+                    worth = room_value(n, s, g) - room_value(n - lost, s, g)
+                    cost += s * float(p.gpu_hour_weight) * worth
+            # Least cost to the mix; then pack the fuller GPU.
+            key = (round(cost, 12), state.free_slots, gpu.index, start)
+            if best is None or key < best[0]:
+                best = (key, gpu, here, start)
+    if best is None:
+        return None
+    return _mig_placement(best[1], best[2], best[3], inventory.simulated)
 
 
 def _mig_placement(gpu: Gpu, here: SliceProfile, start: int, simulated: bool) -> Placement:

@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, delete, event, inspect, or_, select, text, update
+from sqlalchemy import create_engine, delete, event, func, inspect, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from spawners.core.allocator import PlacementStrategy, allocate
+from spawners.core.demand import HISTORY, RequestMix
 from spawners.core.model import Holding, Inventory, Placement, Refusal
 from spawners.core.policy import Admission, LimitRefusal
 from spawners.core.profiles import slice_profile
@@ -205,7 +206,9 @@ class Ledger:
                         refusal = self._admit(s, limits)
                         if refusal is not None:
                             return refusal
-                    decision = allocate(inventory, self._holdings_in(s), slice_name, strategy)
+                    decision = allocate(
+                        inventory, self._holdings_in(s), slice_name, strategy, self._mix_in(s)
+                    )
                     if isinstance(decision, Refusal):
                         return decision
                     row = self._insert(
@@ -246,6 +249,13 @@ class Ledger:
             .order_by(AllocationRow.id)
         )
         return limits.admit([AllocationRecord.from_row(r) for r in rows], now)
+
+    def _mix_in(self, s: Session) -> RequestMix:
+        """The slices of the HISTORY most recent allocations: the mix placement serves."""
+        recent = select(AllocationRow.slice_name).order_by(AllocationRow.id.desc()).limit(HISTORY)
+        names = recent.subquery()
+        rows = s.execute(select(names.c.slice_name, func.count()).group_by(names.c.slice_name))
+        return RequestMix.observed({name: int(n) for name, n in rows})
 
     def _holdings_in(self, s: Session) -> list[Holding]:
         rows = s.scalars(select(AllocationRow).where(AllocationRow.state != RELEASED))

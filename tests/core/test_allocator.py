@@ -11,6 +11,7 @@ from spawners.core.allocator import (
     offered_slices,
     simulated_device_uuid,
 )
+from spawners.core.demand import RequestMix
 from spawners.core.model import (
     Gpu,
     GpuMode,
@@ -26,6 +27,7 @@ from spawners.core.model import (
 from .facts import MIG_TABLE, MPS_TABLE
 
 FRAG = PlacementStrategy.FRAGMENTATION_AWARE
+LARGEST = PlacementStrategy.LARGEST_FIRST
 FIRST = PlacementStrategy.FIRST_FIT
 
 
@@ -56,9 +58,28 @@ def fill(inv: Inventory, slice_name: str, strategy=FRAG, holdings=()) -> list[Ho
 # --- dynamic MIG ------------------------------------------------------------------
 
 
-def test_a_lone_1g10gb_goes_to_slot_6_with_fragmentation_aware_placement() -> None:
-    p = granted(allocate(inventory(gpu(0)), [], "1g.10gb", FRAG))
+def test_a_lone_1g10gb_goes_to_slot_6_with_largest_first_placement() -> None:
+    p = granted(allocate(inventory(gpu(0)), [], "1g.10gb", LARGEST))
     assert (p.start, p.slots) == (6, frozenset({6}))
+
+
+def test_a_lone_1g10gb_keeps_room_for_one_of_every_profile_but_the_whole_gpu() -> None:
+    inv = inventory(gpu(0))
+    held = [granted(allocate(inv, [], "1g.10gb", FRAG)).as_holding()]
+    free = free_counts(inv, held)
+    assert free["7g.80gb"] == 0
+    assert all(free[name] >= 1 for name in MIG_TABLE if name != "7g.80gb")
+
+
+def test_the_sites_mix_decides_where_a_1g10gb_goes_beside_a_2g20gb() -> None:
+    inv = inventory(gpu(0))
+    two = Holding(inv.gpus[0].uuid, "2g.20gb", frozenset({0, 1}), 0)
+    # A site of 3g.40gb users keeps the 3g.40gb at 4; one of 2g.20gb users keeps 2 and 4.
+    for_3g = granted(allocate(inv, [two], "1g.10gb", mix=RequestMix.observed({"3g.40gb": 900})))
+    for_2g = granted(allocate(inv, [two], "1g.10gb", mix=RequestMix.observed({"2g.20gb": 900})))
+    assert (for_3g.start, for_2g.start) == (2, 6)
+    assert free_counts(inv, [two, for_3g.as_holding()])["3g.40gb"] == 1
+    assert free_counts(inv, [two, for_2g.as_holding()])["2g.20gb"] == 2
 
 
 def test_first_fit_puts_a_lone_1g10gb_at_slot_0() -> None:
@@ -85,7 +106,7 @@ def test_one_1g10gb_at_slot_4_blocks_every_3g40gb_at_4() -> None:
     assert free_counts(inv, [at4])["3g.40gb"] == 1
 
 
-@pytest.mark.parametrize("strategy", [FRAG, FIRST])
+@pytest.mark.parametrize("strategy", list(PlacementStrategy))
 @pytest.mark.parametrize("name", sorted(MIG_TABLE))
 def test_an_empty_gpu_holds_max_per_gpu_of_each_profile(name: str, strategy) -> None:
     inv = inventory(gpu(0))

@@ -172,7 +172,9 @@ def test_the_ledger_outlives_its_process(ledger_url: str, one_gpu: Inventory) ->
 
 
 def test_reserve_places_fragmentation_aware_by_default(ledger: Ledger, one_gpu: Inventory) -> None:
-    assert reserve(ledger, one_gpu, "1g.10gb").start == 6
+    # Fragmentation-aware on an empty ledger (the prior mix): slot 4 keeps room for the
+    # 4g.40gb (or a 3g.40gb), two 2g.20gb and the 1g.20gb at 6, slot 7's only use left.
+    assert reserve(ledger, one_gpu, "1g.10gb").start == 4
     first_fit = reserve(
         ledger, one_gpu, "1g.10gb", user="bob", strategy=PlacementStrategy.FIRST_FIT
     )
