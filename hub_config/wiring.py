@@ -22,6 +22,7 @@ from extensions.courses.hub import COURSES_ROLES, courses_service, server_enviro
 from extensions.quota.services import culler_service, quota_service
 from hub_config.auth import configure_auth, site_teams
 from hub_config.backends import ABANDON, REPO, RUNNING_PROBES, configure_backend, local_run_as
+from hub_config.i18n import configure_i18n
 from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
 from hub_config.site import Site, SiteError
@@ -241,6 +242,8 @@ def configure(
             file=sys.stderr,
         )
     configure_auth(c, site, data, owner_only=run_as == HUB_USER)
+    native = site["hub"]["authenticator"]["kind"] == "native"
+    configure_i18n(c, site["site"]["language"], native_login=native)
 
     slices_url = internal.url(ports.slices_service)
     ctx = build_context(site, data, usage_url=f"{slices_url}/services/slices/api/me")
