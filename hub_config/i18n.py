@@ -17,21 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
 from tornado.httputil import HTTPHeaders, HTTPServerRequest
 from tornado.web import GZipContentEncoding, OutputTransform
 from traitlets.config import LazyConfigValue
 
-from spawners.i18n import (
-    COOKIE,
-    N_,
-    QUERY,
-    available_languages,
-    choose_language,
-    current_language,
-    translations,
-    use_language,
-)
+from spawners.i18n import N_, current_language, translations, use_language
+from spawners.i18n.web import language_cookie, language_names, request_language
 from spawners.mixin import CODE_HEADER
 
 HTTP_REASONS = (
@@ -46,25 +37,6 @@ HTTP_REASONS = (
 """The HTTP reasons the error page names most often (error.html translates them)."""
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-COOKIE_MAX_AGE_S = 365 * 24 * 3600
-
-
-def request_language(request: HTTPServerRequest, default: str) -> tuple[str, bool]:
-    """The request's language, and whether the request switched to it (``?lang=``)."""
-    asked = request.query_arguments.get(QUERY, [b""])[-1].decode("utf-8", "replace")
-    cookie = request.cookies.get(COOKIE)
-    language = choose_language(
-        query=asked or None,
-        cookie=cookie.value if cookie else None,
-        accept_language=request.headers.get("Accept-Language"),
-        default=default,
-    )
-    return language, bool(asked) and language == asked
-
-
-def language_cookie(language: str) -> str:
-    # Path /: the hub, its services and the users' servers share the choice.
-    return f"{COOKIE}={language}; Path=/; Max-Age={COOKIE_MAX_AGE_S}; SameSite=Lax"
 
 
 def with_code(headers: HTTPHeaders, chunk: bytes) -> bytes:
@@ -119,11 +91,6 @@ def _ngettext(user: Any) -> Any:
 
 def _language(user: Any) -> str:
     return current_language()
-
-
-def language_names() -> list[tuple[str, str]]:
-    """Each language the hub has, named in itself (English, 한국어)."""
-    return [(lang, Locale.parse(lang).get_display_name(lang)) for lang in available_languages()]
 
 
 def configure_i18n(c: Any, default: str, *, native_login: bool) -> None:

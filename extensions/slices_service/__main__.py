@@ -92,6 +92,8 @@ def make_app() -> web.Application:
             *usage_routes(prefix, ledger, inventory, site_teams(site.doc)),
         ],
         cookie_secret=os.urandom(32),
+        # The capacity page's language for a browser that asks for none the hub has.
+        sandbox_language=site["site"]["language"],
     )
 
 

@@ -13,15 +13,25 @@ from urllib.parse import quote
 
 from jupyterhub.services.auth import HubOAuthenticated
 from jupyterhub.utils import url_path_join
+from markupsafe import Markup
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from spawners.i18n import SOURCE_LANGUAGE
+from spawners.i18n.web import (
+    language_cookie,
+    render,
+    request_language,
+    script_messages,
+    template_environment,
+)
 from spawners.ledger.ledger import Ledger
 
 from .authz import READ_ALL, may_stop, require, stop_groups
 from .overview import overview_view
 
 STATIC = Path(__file__).parent / "static"
+TEMPLATES = template_environment(Path(__file__).parent / "templates")
 
 
 class AdminHandler(HubOAuthenticated, web.RequestHandler):
@@ -49,10 +59,24 @@ class CapacityPageHandler(AdminHandler):
     @web.authenticated
     @require(READ_ALL, "Only admins can see the capacity page")
     def get(self) -> None:
-        config = {"xsrf": self.xsrf_token.decode(), "prefix": self.prefix}
-        page = (STATIC / "capacity.html").read_text()
-        page = page.replace("__CONFIG__", json.dumps(config).replace("<", "\\u003c")).replace(
-            "__PREFIX__", html.escape(config["prefix"])
+        language, switched = request_language(
+            self.request, self.settings.get("sandbox_language", SOURCE_LANGUAGE)
+        )
+        if switched:
+            self.add_header("Set-Cookie", language_cookie(language))
+        config = {
+            "xsrf": self.xsrf_token.decode(),
+            "prefix": self.prefix,
+            "language": language,
+            "messages": script_messages(language),
+        }
+        page = render(
+            TEMPLATES,
+            "capacity.html",
+            language,
+            prefix=self.prefix,
+            # "</" would end the script element early.
+            config=Markup(json.dumps(config).replace("<", "\\u003c")),
         )
         self.set_header("Cache-Control", "no-store")
         self.finish(page)

@@ -1,6 +1,7 @@
 """What the catalogues must translate, found where it is written: the ``_``/``gettext``/
-``ngettext``/``N_`` messages of the hub-side Python and the ``{% trans %}`` blocks of the
-hub's and the services' templates (Babel's extractors), and the default images'
+``ngettext``/``N_`` messages of the hub-side Python, the ``{% trans %}`` blocks of the
+hub's and the services' templates and the ``_()`` messages of the services' page scripts
+(static/*.js) (Babel's extractors), and the default images'
 descriptions in hub_config/defaults.yaml (the form shows them translated).
 
 ``python -m spawners.i18n.extract`` brings every catalogue up to date with the sources:
@@ -26,6 +27,7 @@ METHODS = [
     ("**/node_modules/**", "ignore"),
     ("**/labextension/**", "ignore"),
     ("**/templates/**.html", "jinja2"),
+    ("**/static/**.js", "javascript"),
     ("**.py", "python"),
 ]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}

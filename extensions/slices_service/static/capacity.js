@@ -4,6 +4,13 @@
   "use strict";
   const config = JSON.parse(document.getElementById("capacity-config").textContent);
   const REFRESH_MS = 3000;
+  // The page's messages in its language (the hub's catalogue, spawners/i18n); English
+  // is the msgids themselves. %(name)s placeholders are filled from `values`.
+  const MESSAGES = config.messages || {};
+  function _(msgid, values) {
+    const text = MESSAGES[msgid] || msgid;
+    return values ? text.replace(/%\((\w+)\)s/g, (m, k) => String(values[k])) : text;
+  }
   const COLOURS = ["#3b6fd4", "#1b8a5a", "#b5532a", "#7a4cc2", "#a8326e", "#2a8a99", "#8a7a1b", "#555f6e"];
 
   function el(tag, attrs, ...children) {
@@ -30,14 +37,14 @@
     return data;
   }
 
-  const since = (t) => (t ? new Date(t * 1000).toLocaleString() : "");
+  const since = (t) => (t ? new Date(t * 1000).toLocaleString(config.language) : "");
   const colour = (id) => COLOURS[id % COLOURS.length];
   const serverLabel = (h) => h.user + (h.server_name ? "/" + h.server_name : "");
 
   async function stop(h, button) {
-    if (!confirm(`Stop ${serverLabel(h)}'s server (${h.slice})?`)) return;
+    if (!confirm(_("Stop %(server)s's server (%(slice)s)?", { server: serverLabel(h), slice: h.slice }))) return;
     button.disabled = true;
-    button.textContent = "stopping ...";
+    button.textContent = _("stopping ...");
     try {
       await api("api/servers/stop", {
         method: "POST",
@@ -46,35 +53,39 @@
       });
       await refresh();
     } catch (e) {
-      button.textContent = "failed: " + e.message;
+      button.textContent = _("failed: %(why)s", { why: e.message });
     }
   }
 
   function allocationsTable(list) {
     const table = el("table", { class: "allocations" },
-      el("tr", {}, ...["slice", "slots", "user", "server", "team", "image", "since", ""].map((h) => el("th", {}, h))));
+      el("tr", {}, ...[_("slice"), _("slots"), _("user"), _("server"), _("team"), _("image"), _("since"), ""].map((h) => el("th", {}, h))));
     for (const h of list) {
-      const button = el("button", { class: "stop", "data-user": h.user, "data-server": h.server_name }, "stop");
+      const button = el("button", { class: "stop", "data-user": h.user, "data-server": h.server_name }, _("stop"));
       button.addEventListener("click", () => stop(h, button));
       table.append(el("tr", { "data-allocation": h.id },
-        el("td", {}, h.slice), el("td", {}, h.start === null ? "" : "from " + h.start),
-        el("td", {}, h.user), el("td", {}, h.server_name || "(default)"), el("td", {}, h.team || ""),
+        el("td", {}, h.slice), el("td", {}, h.start === null ? "" : _("from %(start)s", { start: h.start })),
+        el("td", {}, h.user), el("td", {}, h.server_name || _("(default)")), el("td", {}, h.team || ""),
         el("td", {}, h.image), el("td", {}, since(h.since)), el("td", {}, button)));
     }
     return table;
   }
 
   function fragmentation(gpuFrag) {
-    if (!gpuFrag || !gpuFrag.blocked.length) return el("p", { class: "muted" }, "Nothing blocked.");
+    if (!gpuFrag || !gpuFrag.blocked.length) return el("p", { class: "muted" }, _("Nothing blocked."));
     const list = el("ul", { class: "blocked" });
     for (const b of gpuFrag.blocked) {
-      const why = b.fragmented ? "fragmented (enough free memory, no aligned place)"
-        : b.compute_short ? `needs more compute than is free (${gpuFrag.compute_free} of 7 slices)`
-        : `not enough free memory (${gpuFrag.free_slots} of 8 slots)`;
-      const starts = b.starts.map((s) => `at slot ${s.start}: ` +
-        (s.blocked_by.length ? s.blocked_by.map((r) => `${serverLabel(r)} (${r.slice})`).join(", ") : "free")).join("; ");
-      const fix = b.release_to_fit.length ? " Releasing " + b.release_to_fit.map(serverLabel).join(" and ") + " would make room." : "";
-      list.append(el("li", { "data-profile": b.profile }, el("strong", {}, b.profile), ` blocked: ${why}. ${starts}.${fix}`));
+      const why = b.fragmented ? _("fragmented (enough free memory, no aligned place)")
+        : b.compute_short ? _("needs more compute than is free (%(free)s of 7 slices)", { free: gpuFrag.compute_free })
+        : _("not enough free memory (%(free)s of 8 slots)", { free: gpuFrag.free_slots });
+      const starts = b.starts.map((s) => _("at slot %(start)s: %(holders)s", {
+        start: s.start,
+        holders: s.blocked_by.length ? s.blocked_by.map((r) => `${serverLabel(r)} (${r.slice})`).join(", ") : _("free"),
+      })).join("; ");
+      const fix = b.release_to_fit.length
+        ? " " + _("Releasing %(servers)s would make room.", { servers: b.release_to_fit.map(serverLabel).join(_(" and ")) }) : "";
+      list.append(el("li", { "data-profile": b.profile }, el("strong", {}, b.profile),
+        " " + _("blocked: %(why)s. %(starts)s.", { why, starts }) + fix));
     }
     return list;
   }
@@ -88,12 +99,14 @@
         "data-slot": s.slot,
         "data-holder": h ? h.user : "",
         "data-slice": h ? h.slice : "",
-        title: !h ? "free" : h.state === "quarantined" ? `quarantined: ${h.reason || ""}`
-          : `${serverLabel(h)} · ${h.slice} · team ${h.team || "-"} · ${h.image} · since ${since(h.since)}`,
+        title: !h ? _("free") : h.state === "quarantined" ? _("quarantined: %(why)s", { why: h.reason || "" })
+          : _("%(server)s · %(slice)s · team %(team)s · %(image)s · since %(since)s", {
+            server: serverLabel(h), slice: h.slice, team: h.team || "-", image: h.image, since: since(h.since),
+          }),
       }, el("span", { class: "n" }, s.slot + " "));
       if (h) {
         box.style.background = colour(h.id);
-        box.append(el("div", {}, h.user), el("div", {}, h.state === "quarantined" ? "quarantined" : h.slice));
+        box.append(el("div", {}, h.user), el("div", {}, h.state === "quarantined" ? _("quarantined") : h.slice));
       }
       slots.append(box);
     }
@@ -103,16 +116,16 @@
         `GPU ${gpu.index} · ${gpu.node} · ${gpu.family || gpu.model} · ${gpu.mode}`),
       el("p", { class: "muted model" }, gpu.model +
         (gpu.mig_profiles && gpu.mig_profiles.length
-          ? " · MIG profiles: " + gpu.mig_profiles.map((p) => p.name).join(", ") : "")),
+          ? " · " + _("MIG profiles: %(names)s", { names: gpu.mig_profiles.map((p) => p.name).join(", ") }) : "")),
       slots,
-      el("p", { class: "muted" }, "free on this GPU: " + (free || "nothing")),
-      gpu.allocations.length ? allocationsTable(gpu.allocations) : el("p", { class: "muted" }, "No allocations."),
-      el("h4", {}, "Fragmentation"), fragmentation(gpuFrag));
+      el("p", { class: "muted" }, _("free on this GPU: %(free)s", { free: free || _("nothing") })),
+      gpu.allocations.length ? allocationsTable(gpu.allocations) : el("p", { class: "muted" }, _("No allocations.")),
+      el("h4", {}, _("Fragmentation")), fragmentation(gpuFrag));
   }
 
   function render(data) {
     const source = document.getElementById("source");
-    source.textContent = data.simulated ? "simulated GPUs" : `real GPUs (${data.source})`;
+    source.textContent = data.simulated ? _("simulated GPUs") : _("real GPUs (%(source)s)", { source: data.source });
     source.className = "badge" + (data.simulated ? " simulated" : "");
     const free = document.getElementById("free");
     free.replaceChildren(
@@ -122,14 +135,15 @@
     if (families) {
       families.replaceChildren(...(data.families || []).map((f) =>
         el("li", { "data-family": f.family },
-          el("strong", {}, f.family), ` · ${f.gpus.length} GPU${f.gpus.length === 1 ? "" : "s"}` +
+          el("strong", {}, f.family), " · " + _("%(count)s GPU(s)", { count: f.gpus.length }) +
           (f.slices.length ? " · " + f.slices.join(", ") : ""))));
     }
     const byGpu = Object.fromEntries(data.fragmentation.map((f) => [f.gpu_uuid, f]));
     document.getElementById("gpus").replaceChildren(...data.gpus.map((g) => gpuCard(g, byGpu[g.uuid])));
     document.getElementById("cpu").replaceChildren(
-      data.without_gpu.length ? allocationsTable(data.without_gpu) : el("p", { class: "muted" }, "None."));
-    document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
+      data.without_gpu.length ? allocationsTable(data.without_gpu) : el("p", { class: "muted" }, _("None.")));
+    document.getElementById("updated").textContent =
+      _("updated %(time)s", { time: new Date().toLocaleTimeString(config.language) });
   }
 
   function renderUsage(data) {
@@ -137,16 +151,16 @@
     const target = document.getElementById("usage");
     target.className = "";
     if (data && data.by_team && typeof data.by_team === "object") {
-      const period = `${since(data.since)} to ${since(data.charged_until || data.until)}`;
+      const period = _("%(from)s to %(until)s", { from: since(data.since), until: since(data.charged_until || data.until) });
       const teams = Object.entries(data.by_team).sort((a, b) => b[1] - a[1]);
       target.replaceChildren(
-        el("p", { class: "muted" }, "GPU-hours charged from " + period + " ",
+        el("p", { class: "muted" }, _("GPU-hours charged from %(period)s", { period }) + " ",
           el("a", { href: config.prefix + "api/usage.csv" }, "(CSV)")),
         teams.length
-          ? el("table", { class: "usage" }, el("tr", {}, el("th", {}, "team"), el("th", {}, "GPU-hours")),
+          ? el("table", { class: "usage" }, el("tr", {}, el("th", {}, _("team")), el("th", {}, _("GPU-hours"))),
               ...teams.map(([team, hours]) => el("tr", { "data-team": team },
-                el("td", {}, team === "null" || !team ? "(no team)" : team), el("td", {}, Number(hours).toFixed(2)))))
-          : el("p", { class: "muted" }, "No GPU use in this period."));
+                el("td", {}, team === "null" || !team ? _("(no team)") : team), el("td", {}, Number(hours).toFixed(2)))))
+          : el("p", { class: "muted" }, _("No GPU use in this period.")));
       return;
     }
     target.replaceChildren(el("pre", {}, JSON.stringify(data, null, 1)));
@@ -161,7 +175,7 @@
       render(await api("api/overview"));
       error.hidden = true;
     } catch (e) {
-      error.textContent = "Could not refresh: " + e.message;
+      error.textContent = _("Could not refresh: %(why)s", { why: e.message });
       error.hidden = false;
     } finally {
       busy = false;
@@ -173,7 +187,7 @@
       renderUsage(await api("api/usage"));
     } catch (e) {
       document.getElementById("usage").textContent =
-        e.status === 404 ? "This hub reports no per-team usage." : "Usage unavailable: " + e.message;
+        e.status === 404 ? _("This hub reports no per-team usage.") : _("Usage unavailable: %(why)s", { why: e.message });
     }
   }
 
