@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.requirements import missing
+
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO / "ansible"
 ROLES = ANSIBLE_DIR / "roles"
@@ -23,10 +25,6 @@ FAKES = Path(__file__).resolve().parent / "fakes"
 VENV_BIN = Path(sys.executable).parent
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def require(path_or_command: str, why: str) -> str:
     """The tool's path; skip without it, or fail under CI (where it must be installed)."""
     found = shutil.which(path_or_command) or (
@@ -34,10 +32,7 @@ def require(path_or_command: str, why: str) -> str:
     )
     if found:
         return found
-    reason = f"missing {path_or_command} ({why})"
-    if in_ci():
-        pytest.fail(f"{reason}; CI must provide it")
-    pytest.skip(reason)
+    missing(f"missing {path_or_command} ({why})")
 
 
 def ansible_tool(name: str) -> str:

@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from tests.images.conftest import ROOTFS_TARBALL, build_images
-from tests.support.dockerd import DockerDaemon, in_ci, require_tool
+from tests.support.dockerd import DockerDaemon
+from tests.support.requirements import missing, require_tool
 
 SERVER_TAG = "sandbox/base:latest"
 """The image a server runs when a test needs just one (what the hub runs for ``base``)."""
@@ -48,8 +49,7 @@ def require_docker_and_rootfs() -> None:
     if not ROOTFS_TARBALL.exists():
         require_tool("debootstrap", why="builds the local rootfs")
         if os.geteuid() != 0:
-            reason = "debootstrap needs root to build the local rootfs"
-            pytest.fail(reason) if in_ci() else pytest.skip(reason)
+            missing("debootstrap needs root to build the local rootfs")
 
 
 def install_fake_nvidia_hook(folder: Path) -> Path:

@@ -21,16 +21,16 @@ from tests.backends.docker_images import (
     install_fake_nvidia_hook,
     require_docker_and_rootfs,
 )
-from tests.support.dockerd import DockerDaemon, in_ci
+from tests.support.dockerd import DockerDaemon
 from tests.support.hub import Hub, write_site
+from tests.support.requirements import missing
 from tests.support.slurm import SlurmCluster
 
 
 def ensure_unix_user(name: str) -> str:
     """A real unix account with a home (Slurm jobs run as hub users' accounts)."""
     if os.geteuid() != 0 or shutil.which("useradd") is None:
-        reason = "needs root and useradd to create the users' unix accounts"
-        pytest.fail(reason) if in_ci() else pytest.skip(reason)
+        missing("root and useradd, to create the users' unix accounts")
     try:
         pwd.getpwnam(name)
     except KeyError:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.postgres import in_ci
+from tests.support.requirements import missing
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -26,21 +26,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _unavailable(reason: str) -> None:
-    if in_ci():
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
     executable = os.environ.get("SANDBOX_CHROMIUM") or shutil.which("chromium") or ""
     if not executable or not os.access(executable, os.X_OK):
-        _unavailable("the browser tests need Debian's chromium (/usr/bin/chromium)")
+        missing("the browser tests need Debian's chromium (/usr/bin/chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the browser tests need the playwright package (requirements/test.txt)")
+        missing("the browser tests need the playwright package (requirements/test.txt)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         try:

@@ -5,7 +5,6 @@ build, and a Chromium driven by Playwright (Debian's /usr/bin/chromium, never
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.hub import REPO, Hub, write_site
+from tests.support.requirements import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,13 +40,6 @@ gpus:
   source: simulated
   simulated_count: 1
 """
-
-
-def missing(what: str) -> None:
-    """A missing component fails under CI and skips on a developer's machine."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{what} is required in CI", pytrace=False)
-    pytest.skip(f"{what} is not available here")
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.support.dockerd import require_tool
+from tests.support.requirements import require_tool
 
 from .conftest import IMAGES, IMAGES_DIR, venv_tool
 

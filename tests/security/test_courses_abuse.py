@@ -32,8 +32,8 @@ import requests
 
 from extensions.courses.bundle import encode
 from extensions.courses.store import CourseStore
-from tests.extensions.support import missing
 from tests.support.hub import REPO, Hub, leftover_processes, wait_for, write_site
+from tests.support.requirements import missing
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ with a deadline (the socket answers ``docker info``; never a fixed sleep), fails
 with the daemon's log when ``dockerd`` exits early, and always stops the daemon (TERM,
 then KILL) and removes its folder.
 
-``docker_daemon`` is a pytest fixture factory built on it; ``require_tool`` skips a test
-where a command is missing, and under CI (``CI=true``) fails it instead, so a CI image
-that lost docker.io or debootstrap cannot go green by skipping.
+``docker_daemon`` is a pytest fixture factory built on it; ``docker_daemon_or_skip`` skips a test
+where docker is missing, and under CI (``CI=true``) fails it instead, so a CI image that
+lost docker.io cannot go green by skipping.
 
     with DockerDaemon.start() as daemon:
         daemon.docker("info")            # CompletedProcess, raises on failure
@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from tests.support.requirements import require_tool
 
 START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 30.0
@@ -45,21 +45,6 @@ class DockerUnavailable(RuntimeError):
 
 class DockerStartError(RuntimeError):
     """dockerd is installed but the private daemon did not come up."""
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def require_tool(*commands: str, why: str = "") -> None:
-    """Skip (fail under CI) unless every command is on PATH."""
-    missing = [c for c in commands if shutil.which(c) is None]
-    if not missing:
-        return
-    reason = f"missing {', '.join(missing)}" + (f" ({why})" if why else "")
-    if in_ci():
-        pytest.fail(f"{reason}; CI must provide it (scripts/install-system-packages.sh)")
-    pytest.skip(reason)
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -21,11 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
-import pytest
 import requests
 
 from tests.support.hub import REPO, Hub, free_port_block, wait_for, write_site
-from tests.support.postgres import in_ci
+from tests.support.requirements import missing
 
 SCRIPT = REPO / "tests" / "support" / "oidc_provider.mjs"
 PACKAGE = REPO / "node_modules" / "oidc-provider"
@@ -34,16 +33,13 @@ CLIENT_ID = "sandbox-hub"
 
 def require_provider() -> None:
     """Skip (fail under CI) unless node and the oidc-provider package are installed."""
-    missing = []
+    absent = []
     if shutil.which("node") is None:
-        missing.append("node")
+        absent.append("node")
     if not (PACKAGE / "package.json").exists():
-        missing.append("the npm package oidc-provider (run `make setup`)")
-    if missing:
-        reason = f"a real OIDC provider needs {' and '.join(missing)}"
-        if in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
+        absent.append("the npm package oidc-provider (run `make setup`)")
+    if absent:
+        missing(f"a real OIDC provider needs {' and '.join(absent)}")
 
 
 class OidcProvider:

@@ -51,11 +51,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from tests.support.dockerd import in_ci
 from tests.support.hub import fixed_port_range
 from tests.support.netns import Network
+from tests.support.requirements import missing
 
 START_DEADLINE_S = 60.0
 NODE_TIMEOUT_S = 6
@@ -82,17 +80,15 @@ class SlurmStartError(RuntimeError):
 
 def require_slurm() -> None:
     """Skip (fail under CI) unless Slurm, munge and root are available."""
-    missing = [d for d in DAEMONS if shutil.which(d) is None and not (SBIN / d).exists()]
+    absent = [d for d in DAEMONS if shutil.which(d) is None and not (SBIN / d).exists()]
     reason = ""
-    if missing:
-        reason = f"missing {', '.join(missing)} (Debian: slurm-wlm munge)"
+    if absent:
+        reason = f"missing {', '.join(absent)} (Debian: slurm-wlm munge)"
     elif os.geteuid() != 0:
         reason = "slurmd must run as root to start jobs as other users"
     if not reason:
         return
-    if in_ci():
-        pytest.fail(f"{reason}; CI must provide it (scripts/install-system-packages.sh)")
-    pytest.skip(reason)
+    missing(reason)
 
 
 def cgroup_proctrack_available() -> bool:
