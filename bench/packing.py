@@ -1,14 +1,18 @@
-"""Packing quality on a busy node: accepted GPU-time of the online allocator's two
-strategies against the best static partition, chosen per trace with hindsight."""
+"""Packing quality on a busy node: accepted GPU-time of the online allocator's
+strategies against the best static partition, chosen per trace with hindsight, and
+against a packer that may move running instances (repack.py)."""
 
 from __future__ import annotations
 
 from spawners.core.allocator import PlacementStrategy
 
 from .layouts import describe
+from .repack import repack_value
 from .replay import dynamic_inventory, replay, static_inventory
 from .static import best_mix, best_uniform, uniform_layout
 from .trace import make_trace, offered_value
+
+REPACK = "repack"
 
 
 def packing_run(seed: int, gpus: int, requests: int, load: float, check_static: bool) -> dict:
@@ -19,6 +23,7 @@ def packing_run(seed: int, gpus: int, requests: int, load: float, check_static: 
     for strategy in PlacementStrategy:
         out = replay(trace, dynamic_inventory(gpus), strategy)
         row[strategy.value] = {"value": out.accepted_value, "acceptance": out.acceptance}
+    row[REPACK] = {"value": repack_value(trace, gpus)}
     uniform = best_uniform(trace, gpus)
     layout = uniform_layout(uniform, gpus)
     row["static-uniform"] = {

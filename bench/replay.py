@@ -1,12 +1,15 @@
 """Replay a trace through the real allocator (`spawners.core.allocator.allocate`):
-accept a request when it gets a placement, hold it until its departure."""
+accept a request when it gets a placement, hold it until its departure. Each decision
+gets the mix the ledger would pass: the slices of the last HISTORY granted requests."""
 
 from __future__ import annotations
 
 import heapq
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from spawners.core.allocator import PlacementStrategy, allocate
+from spawners.core.demand import HISTORY, RequestMix
 from spawners.core.model import (
     Gpu,
     GpuMode,
@@ -42,12 +45,19 @@ def replay(
     departures: list[tuple[float, int]] = []
     value = 0.0
     accepted = 0
+    recent: deque[str] = deque()
+    counts: Counter[str] = Counter()
     for req in trace:
         while departures and departures[0][0] <= req.arrival:
             _, index = heapq.heappop(departures)
             del held[index]
-        decision = allocate(inventory, held.values(), req.slice_name, strategy)
+        mix = RequestMix.observed(dict(counts))
+        decision = allocate(inventory, held.values(), req.slice_name, strategy, mix)
         if isinstance(decision, Placement):
+            recent.append(req.slice_name)
+            counts[req.slice_name] += 1
+            if len(recent) > HISTORY:
+                counts[recent.popleft()] -= 1
             held[req.index] = decision.as_holding()
             heapq.heappush(departures, (req.departure, req.index))
             value += req.value

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from .demand import PRIOR_ONLY, RequestMix, room_value, shares
 from .gpu_models import GPU_MODELS
@@ -37,6 +38,7 @@ from .placement import fits, free_count, placement_loss
 from .profiles import (
     MEMORY_SLOTS,
     SLICES_BY_NAME,
+    Geometry,
     MigTable,
     SliceKind,
     SliceProfile,
@@ -281,6 +283,12 @@ def _place_dynamic_mig(
     return _mig_placement(best[1], here, best[2], simulated)
 
 
+@lru_cache(maxsize=65536)
+def _room(geometries: tuple[Geometry, ...], occupied_mask: int, compute_used: int) -> tuple:
+    """How many more of each profile (one geometry each) fit on a GPU in this state."""
+    return tuple(free_count(g, occupied_mask, compute_used) for g in geometries)
+
+
 def _place_by_mix(
     inventory: Inventory,
     gpus: list[Gpu],
@@ -290,20 +298,34 @@ def _place_by_mix(
 ) -> Placement | None:
     # The fleet's room per profile name, over every MIG GPU (GPUs in one state with
     # one table have the same room, so each such group is counted once).
-    tables: dict[int, MigTable] = {}
-    groups: Counter[tuple[int, GpuState]] = Counter()
+    tables: dict[int, tuple[MigTable, tuple[Geometry, ...]]] = {}
+    groups: Counter[tuple[int, int, int]] = Counter()
     for gpu in inventory.gpus:
         if gpu.mode is GpuMode.MIG:
-            tables.setdefault(id(gpu.table), gpu.table)
-            groups[(id(gpu.table), states[gpu.uuid])] += 1
+            table = gpu.table
+            if id(table) not in tables:
+                tables[id(table)] = (table, tuple(p.geometry for p in table.profiles))
+            state = states[gpu.uuid]
+            groups[(id(table), state.occupied_mask, state.compute_used)] += 1
     room: dict[str, int] = {}
     having: dict[str, int] = {}
-    for (key, state), n in groups.items():
-        for p in tables[key].profiles:
-            free = free_count(p, state.occupied_mask, state.compute_used)
-            room[p.name] = room.get(p.name, 0) + n * free
-            having[p.name] = having.get(p.name, 0) + n
-    share = shares(tuple(tables.values()), mix)
+    for (key, mask, compute), n in groups.items():
+        table, geometries = tables[key]
+        for name, free in zip(table.names, _room(geometries, mask, compute), strict=True):
+            room[name] = room.get(name, 0) + n * free
+            having[name] = having.get(name, 0) + n
+    share = shares(tuple(t for t, _ in tables.values()), mix)
+    costs: dict[tuple[str, int], float] = {}
+
+    def cost_of(p: SliceProfile, lost: int) -> float:
+        # What losing room for ``lost`` more of ``p`` costs the mix.
+        key = (p.name, lost)
+        if key not in costs:
+            s, n, g = share[p.name], room[p.name], having[p.name]
+            worth = room_value(n, s, g) - room_value(n - lost, s, g)
+            costs[key] = s * float(p.gpu_hour_weight) * worth
+        return costs[key]
+
     best: tuple | None = None
     scored: set[tuple] = set()
     for gpu in sorted(gpus, key=lambda g: g.index):
@@ -314,19 +336,18 @@ def _place_by_mix(
         scored.add(seen)
         here = gpu.mig_profile(profile.name)
         assert here is not None
+        table, geometries = tables[id(gpu.table)]
+        before = _room(geometries, state.occupied_mask, state.compute_used)
         for start in here.valid_starts:
             if not fits(here, start, state.occupied_mask, state.compute_used):
                 continue
             mask = state.occupied_mask | slots_mask(profile_slots(here, start))
-            compute = state.compute_used + here.compute
-            cost = 0.0
-            for p in gpu.table.profiles:
-                before = free_count(p, state.occupied_mask, state.compute_used)
-                lost = before - free_count(p, mask, compute)
-                if lost:
-                    s, n, g = share[p.name], room[p.name], having[p.name]
-                    worth = room_value(n, s, g) - room_value(n - lost, s, g)
-                    cost += s * float(p.gpu_hour_weight) * worth
+            after = _room(geometries, mask, state.compute_used + here.compute)
+            cost = sum(
+                cost_of(p, b - a)
+                for p, b, a in zip(table.profiles, before, after, strict=True)
+                if b != a
+            )
             # Least cost to the mix; then pack the fuller GPU.
             key = (round(cost, 12), state.free_slots, gpu.index, start)
             if best is None or key < best[0]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from .gpu_models import (
     FOUR_SLICES,
@@ -100,7 +100,7 @@ def prior_share(geometry: Geometry) -> float:
     )
 
 
-@cache
+@lru_cache(maxsize=256)  # the mix changes with every allocation: keep only recent ones
 def shares(tables: tuple[MigTable, ...], mix: RequestMix) -> dict[str, float]:
     """Share of requests per MIG profile name the ``tables`` (a fleet's distinct MIG
     tables) offer: the observed counts of those names, drawn towards the prior. Sums to
