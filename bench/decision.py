@@ -1,12 +1,14 @@
-"""Decision time of `allocate` on a partly occupied fleet, fragmentation-aware vs first-fit."""
+"""Decision time of `allocate` on a partly occupied fleet, for every placement strategy."""
 
 from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from spawners.core.allocator import PlacementStrategy, allocate
+from spawners.core.demand import RequestMix
 from spawners.core.model import Holding, Inventory, Placement
 from spawners.core.placement import fits
 from spawners.core.profiles import MEMORY_SLOTS, slice_profile
@@ -59,7 +61,9 @@ def time_decisions(fleet: Fleet, calls: int, seed: int) -> dict[str, dict[str, f
 
     Each request is timed ``REPEAT`` times and its fastest run kept: on a shared 2-core
     machine a single run's tail is mostly other processes' preemptions, while the
-    spread between requests (refusals, full GPUs, profiles) is what p99 should show."""
+    spread between requests (refusals, full GPUs, profiles) is what p99 should show.
+    Each request comes with its own mix, as from a ledger one allocation further on:
+    the fleet's holdings, plus the requests made so far."""
     rng = random.Random(seed)
     names = [name for name, _ in MIX]
     shares = [share for _, share in MIX]
@@ -69,13 +73,16 @@ def time_decisions(fleet: Fleet, calls: int, seed: int) -> dict[str, dict[str, f
             allocate(fleet.inventory, fleet.holdings, name, strategy)
     samples: dict[str, list[float]] = {s.value: [] for s in strategies}
     granted = {s.value: 0 for s in strategies}
+    history = Counter(h.slice_name for h in fleet.holdings)
     for i in range(calls):
         name = rng.choices(names, shares)[0]
+        history[name] += 1
+        mix = RequestMix.observed(dict(history))
         for strategy in strategies if i % 2 == 0 else reversed(strategies):
             best = None
             for _ in range(REPEAT):
                 t0 = time.perf_counter_ns()
-                decision = allocate(fleet.inventory, fleet.holdings, name, strategy)
+                decision = allocate(fleet.inventory, fleet.holdings, name, strategy, mix)
                 elapsed = time.perf_counter_ns() - t0
                 best = elapsed if best is None else min(best, elapsed)
             samples[strategy.value].append(best / 1000)
