@@ -37,7 +37,8 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
     data = Path(env["SANDBOX_DATA"]) / "courses"
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     notebooks = Path(env.get("SANDBOX_COURSES_NOTEBOOKS") or REPO / "notebooks")
-    settings = load_site(env=env)["courses"]
+    site = load_site(env=env)
+    settings = site["courses"]
     limits = Limits.from_site(settings)
     service = CourseService(store=CourseStore(data), notebooks=notebooks, limits=limits)
     args = {
@@ -74,7 +75,12 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
     # has to let the largest allowed one through.
     max_body = max(limits.lab_body, limits.hand_in_body)
     return web.Application(
-        routes, cookie_secret=os.urandom(32), prefix=prefix, max_body_size=max_body
+        routes,
+        cookie_secret=os.urandom(32),
+        prefix=prefix,
+        max_body_size=max_body,
+        # The page's language for a browser that asks for none the hub has.
+        sandbox_language=site["site"]["language"],
     )
 
 

@@ -18,6 +18,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
+from spawners.i18n import SOURCE_LANGUAGE
+from spawners.i18n.web import language_cookie, request_language
+
 from .disposition import attachment
 from .inflight import RETRY_AFTER, InFlight
 from .limits import MB, mb
@@ -259,8 +262,17 @@ class PageHandler(CourseHandler):
     @web.authenticated
     async def get(self) -> None:
         me = self.service.me(self.user_name, await self.roles())
+        language, switched = request_language(
+            self.request, self.settings.get("sandbox_language", SOURCE_LANGUAGE)
+        )
+        if switched:
+            self.add_header("Set-Cookie", language_cookie(language))
         self.set_header("Cache-Control", "no-store")
-        self.finish(render_page(me, xsrf=self.xsrf_token.decode(), prefix=self.settings["prefix"]))
+        self.finish(
+            render_page(
+                me, xsrf=self.xsrf_token.decode(), prefix=self.settings["prefix"], language=language
+            )
+        )
 
 
 class MeHandler(CourseHandler):

@@ -1,32 +1,37 @@
-"""The service's one HTML page; the data rides along as JSON for static/courses.js."""
+"""The service's one HTML page (templates/courses.html, in the user's language); the
+data and the script's messages ride along as JSON for static/courses.js."""
 
 from __future__ import annotations
 
-import html
 import json
+from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 
-def _json_for_script(data: Any) -> str:
+from spawners.i18n.web import render, script_messages, template_environment
+
+TEMPLATES = template_environment(Path(__file__).parent / "templates")
+
+
+def _json_for_script(data: Any) -> Markup:
     # "</" would end the script element early; escape it (and "<!--").
-    return json.dumps(data).replace("<", "\\u003c")
+    return Markup(json.dumps(data).replace("<", "\\u003c"))
 
 
-def render_page(me: dict[str, Any], *, xsrf: str, prefix: str) -> str:
-    config = {"me": me, "xsrf": xsrf, "prefix": prefix}
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>Course labs</title>
-<link rel="stylesheet" href="{html.escape(prefix)}static/courses.css">
-</head>
-<body>
-<header><h1>Course labs</h1><span class="who">{html.escape(me["user"])}</span>
-<a href="/hub/home">Hub home</a></header>
-<main id="courses" aria-live="polite"></main>
-<script id="courses-config" type="application/json">{_json_for_script(config)}</script>
-<script src="{html.escape(prefix)}static/courses.js"></script>
-</body>
-</html>
-"""
+def render_page(me: dict[str, Any], *, xsrf: str, prefix: str, language: str = "en") -> str:
+    config = {
+        "me": me,
+        "xsrf": xsrf,
+        "prefix": prefix,
+        "language": language,
+        "messages": script_messages(language),
+    }
+    return render(
+        TEMPLATES,
+        "courses.html",
+        language,
+        prefix=prefix,
+        user=me["user"],
+        config=_json_for_script(config),
+    )

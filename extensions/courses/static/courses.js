@@ -4,6 +4,13 @@
   "use strict";
   const config = JSON.parse(document.getElementById("courses-config").textContent);
   const root = document.getElementById("courses");
+  // The page's messages in its language (the hub's catalogue, spawners/i18n); English
+  // is the msgids themselves. %(name)s placeholders are filled from `values`.
+  const MESSAGES = config.messages || {};
+  function _(msgid, values) {
+    const text = MESSAGES[msgid] || msgid;
+    return values ? text.replace(/%\((\w+)\)s/g, (m, k) => String(values[k])) : text;
+  }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -30,47 +37,47 @@
   }
 
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString() : "no due date";
+    return iso ? new Date(iso).toLocaleString(config.language) : _("no due date");
   }
 
   function lateBadge(sub) {
-    return sub.late ? el("span", { class: "late" }, "late") : el("span", { class: "ontime" }, "on time");
+    return sub.late ? el("span", { class: "late" }, _("late")) : el("span", { class: "ontime" }, _("on time"));
   }
 
   function labRow(course, lab, role) {
     const row = el("tr", { "data-lab": lab.name },
       el("td", {}, el("strong", {}, lab.title), " ", el("code", {}, lab.name)),
-      el("td", {}, "version " + lab.version),
+      el("td", {}, _("version %(version)s", { version: lab.version })),
       el("td", { class: "due" }, when(lab.due_iso)),
-      el("td", {}, lab.files.length + " files"));
+      el("td", {}, _("%(count)s file(s)", { count: lab.files.length })));
     if (role === "instructor") {
-      row.append(el("td", { class: "handins" }, (lab.students_handed_in || 0) + " students handed in"));
+      row.append(el("td", { class: "handins" }, _("%(count)s student(s) handed in", { count: lab.students_handed_in || 0 })));
     } else {
       const mine = lab.my_submissions || [];
       const cell = el("td", { class: "mine" });
-      if (mine.length) cell.append("handed in " + when(mine[0].submitted_iso) + " ", lateBadge(mine[0]));
-      else cell.append("not handed in");
+      if (mine.length) cell.append(_("handed in %(when)s", { when: when(mine[0].submitted_iso) }) + " ", lateBadge(mine[0]));
+      else cell.append(_("not handed in"));
       row.append(cell);
     }
     return row;
   }
 
   async function showSubmissions(course, lab, target) {
-    target.replaceChildren("loading ...");
+    target.replaceChildren(_("loading ..."));
     try {
       const data = await api(`api/courses/${course}/labs/${lab.name}/submissions`);
       const table = el("table", { class: "submissions", "data-lab": lab.name },
-        el("tr", {}, el("th", {}, "student"), el("th", {}, "handed in"), el("th", {}, ""),
-          el("th", {}, "files"), el("th", {}, "")));
+        el("tr", {}, el("th", {}, _("student")), el("th", {}, _("handed in")), el("th", {}, ""),
+          el("th", {}, _("files")), el("th", {}, "")));
       for (const s of data.submissions) {
         const href = `${config.prefix}api/courses/${course}/labs/${lab.name}/submissions/` +
           `${encodeURIComponent(s.student)}/${encodeURIComponent(s.id)}.zip`;
         table.append(el("tr", { "data-student": s.student },
           el("td", {}, s.student), el("td", {}, when(s.submitted_iso)), el("td", {}, lateBadge(s)),
           el("td", {}, s.files.join(", ")),
-          el("td", {}, el("a", { href: href, class: "download" }, "download"))));
+          el("td", {}, el("a", { href: href, class: "download" }, _("download")))));
       }
-      target.replaceChildren(data.submissions.length ? table : "no hand-ins yet");
+      target.replaceChildren(data.submissions.length ? table : _("no hand-ins yet"));
     } catch (e) {
       target.replaceChildren(el("p", { class: "message error" }, e.message));
     }
@@ -100,50 +107,49 @@
     const title = el("input", { name: "title" });
     const due = el("input", { name: "due", type: "datetime-local" });
     const form = el("form", { class: "publish" },
-      el("label", {}, "notebooks folder"), folder,
-      el("label", {}, "lab name"), name,
-      el("label", {}, "title"), title,
-      el("label", {}, "due (your time)"), due,
-      el("span", {}), el("button", { type: "submit" }, "Publish"));
+      el("label", {}, _("notebooks folder")), folder,
+      el("label", {}, _("lab name")), name,
+      el("label", {}, _("title")), title,
+      el("label", {}, _("due (your time)")), due,
+      el("span", {}), el("button", { type: "submit" }, _("Publish")));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      say("publishing ...");
+      say(_("publishing ..."));
       const body = { name: name.value, title: title.value, repo_path: folder.value };
       if (due.value) body.due = new Date(due.value).toISOString();
       try {
         const meta = await api(`api/courses/${course}/labs`, { method: "POST", body: body });
-        say(`Published ${meta.name} version ${meta.version}.`);
+        say(_("Published %(name)s version %(version)s.", { name: meta.name, version: meta.version }));
         await refresh();
       } catch (e) {
         say(e.message, "message error");
       }
     });
-    return el("div", {}, el("h3", {}, "Publish a lab from the repository's notebooks"), form, message,
-      el("p", { class: "hint" }, "To publish a folder from your own server, use the Course labs panel in JupyterLab."));
+    return el("div", {}, el("h3", {}, _("Publish a lab from the repository's notebooks")), form, message,
+      el("p", { class: "hint" }, _("To publish a folder from your own server, use the Course labs panel in JupyterLab.")));
   }
 
   async function render(me) {
     const sections = [];
     if (!me.courses.length) {
-      sections.push(el("p", {}, "You are not in any course. Course membership comes from your groups."));
+      sections.push(el("p", {}, _("You are not in any course. Course membership comes from your groups.")));
     }
     for (const course of me.courses) {
       const section = el("section", { class: "course", "data-course": course.name, "data-role": course.role },
-        el("h2", {}, course.name + " ", el("span", { class: "role" }, course.role)));
+        el("h2", {}, course.name + " ", el("span", { class: "role" }, _(course.role === "instructor" ? "instructor" : "student"))));
       const table = el("table", { class: "labs" });
       for (const lab of course.labs) table.append(labRow(course.name, lab, course.role));
-      section.append(course.labs.length ? table : el("p", {}, "No labs published yet."));
+      section.append(course.labs.length ? table : el("p", {}, _("No labs published yet.")));
       if (course.role === "instructor") {
         for (const lab of course.labs) {
           const target = el("div", { class: "submissions-of", "data-lab": lab.name });
-          section.append(el("h3", {}, "Hand-ins: " + lab.name), target);
+          section.append(el("h3", {}, _("Hand-ins: %(lab)s", { lab: lab.name })), target);
           showSubmissions(course.name, lab, target);
         }
         section.append(await publishForm(course.name));
       } else {
         section.append(el("p", { class: "hint" },
-          "Labs arrive in your home (" + course.name + "/<lab>) when your server starts. " +
-          "In JupyterLab, the Course labs panel pulls updates without overwriting your edits, and hands in."));
+          _("Labs arrive in your home (%(folder)s) when your server starts. In JupyterLab, the Course labs panel pulls updates without overwriting your edits, and hands in.", { folder: course.name + "/<lab>" })));
       }
       sections.push(section);
     }
