@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from traitlets.config import Config
 
@@ -27,6 +28,8 @@ from spawners.ledger.records import AllocationRecord
 from tests.support.hub import CONFIG, REPO, VENV_BIN, Hub, wait_for, write_site
 
 from .conftest import TEAMS_SITE
+
+pytestmark = pytest.mark.integration
 
 
 class Planted:

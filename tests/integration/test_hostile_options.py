@@ -6,6 +6,8 @@ import pytest
 
 from tests.support.hub import Hub
 
+pytestmark = pytest.mark.integration
+
 HOSTILE = [
     ({"image": "base", "slice": "1g.10gb", "gres": "gpu:7g.80gb:8"}, "Unknown option"),
     ({"image": "windows", "slice": "1g.10gb"}, "Unknown image"),

@@ -27,6 +27,8 @@ from tests.support.kernel import Kernel
 
 from .conftest import TEAMS_SITE, TEST_SITE
 
+pytestmark = pytest.mark.integration
+
 STOP_BUDGET_S = 10.0
 
 SERVICES = ("slices", "courses", "idle-culler", "quota")

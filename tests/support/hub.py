@@ -69,6 +69,11 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
         time.sleep(interval)
 
 
+HUBS_STARTED = 0
+"""Hubs started in this test process: tests/conftest.py checks that a test which started
+one carries the ``integration`` marker (``make check`` runs without them)."""
+
+
 class Hub:
     def __init__(
         self, data: Path, site: Path | None = None, env: dict[str, str] | None = None
@@ -141,6 +146,8 @@ class Hub:
         return env
 
     def start(self, timeout: float = 60) -> Hub:
+        global HUBS_STARTED
+        HUBS_STARTED += 1
         log = open(self.log_path, "ab")  # noqa: SIM115  (kept open for the child's lifetime)
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "jupyterhub"), "-f", str(CONFIG)],
