@@ -11,8 +11,9 @@ packages=(
   nginx systemd     # Ansible: the TLS proxy in front of the hub, systemd-analyze verify
 )
 if [ "${1:-}" = "--run" ]; then
-  # `make run` needs only what the tutorials use; without root it warns and goes on.
-  packages=(espeak-ng sox)
+  # `make run` needs only what the tutorials use (and Hangul glyphs for the browser and
+  # matplotlib's figures); without root it warns and goes on.
+  packages=(espeak-ng sox fonts-nanum)
 fi
 missing=()
 for p in "${packages[@]}"; do
