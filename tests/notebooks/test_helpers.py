@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from sandbox_tutorials import (
     audio,
+    cctv,
     clauses,
     encoders,
     lab,
+    leaves,
+    prosody,
     results,
     slices,
     store,
@@ -217,6 +220,25 @@ class TestData:
         ds = pydicom.dcmread(tmp_path / "x.dcm")
         assert ds.Modality == "DX" and ds.PatientID == "SYNTH-1"
         assert np.array_equal(ds.pixel_array, np.round(image * 4095).astype(np.uint16))
+
+    def test_cctv_clip_has_its_intruder_only_in_the_middle(self) -> None:
+        clip = cctv.make_clip(40, 90, 135, seed=0)
+        assert clip.frames.shape == (40, 90, 135) and clip.frames.dtype == np.uint8
+        present = [b is not None for b in clip.boxes]
+        assert not any(present[:10]) and all(present[10:30]) and not any(present[30:])
+        assert cctv.iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(1 / 3)
+
+    def test_leaf_severity_is_the_lesion_share_of_the_leaf(self) -> None:
+        survey = leaves.make_survey(6, 64, seed=0)
+        assert [leaf.severity == 0 for leaf in survey] == [True, False, False] * 2
+        assert all(not (leaf.lesion & ~leaf.leaf).any() for leaf in survey)
+
+    def test_pitch_track_finds_a_tone(self) -> None:
+        t = np.arange(16000) / 16000
+        assert np.median(prosody.pitch_track(np.sin(2 * np.pi * 200 * t))) == pytest.approx(
+            200, rel=0.03
+        )
+        assert len(prosody.pitch_track(np.zeros(16000))) == 0
 
     def test_clause_corpus_covers_both_languages_and_risk(self) -> None:
         corpus = clauses.build_corpus(seed=0)

@@ -13,6 +13,18 @@ from .conftest import NOTEBOOKS, all_notebooks
 
 IMAGES = {"base", "speech", "vision", "medical", "legal"}
 SLICES = {"cpu", "1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"}
+# The seed use cases of the data center's users (metadata.sandbox.use_cases).
+USE_CASES = {
+    "speech-separation",
+    "speech-emotion",
+    "vision-defects",
+    "vision-crops",
+    "vision-security",
+    "medical-cxr-records",
+    "legal-precedents",
+    "legal-risky-clauses",
+    "driving-perception",
+}
 
 
 def name(path: Path) -> str:
@@ -48,6 +60,17 @@ def test_sandbox_metadata(path: Path) -> None:
     folder = path.parent.name
     if folder in IMAGES:
         assert meta["image"] == folder
+    assert isinstance(meta.get("use_cases"), list), f"{name(path)}: use_cases missing"
+    assert set(meta["use_cases"]) <= USE_CASES, f"{name(path)}: {meta['use_cases']}"
+
+
+def test_every_seed_use_case_has_a_notebook() -> None:
+    covered = {
+        case
+        for path in all_notebooks()
+        for case in nbformat.read(path, as_version=4).metadata["sandbox"].get("use_cases", [])
+    }
+    assert covered == USE_CASES, f"no notebook for {sorted(USE_CASES - covered)}"
 
 
 @pytest.mark.parametrize("path", all_notebooks(), ids=name)
