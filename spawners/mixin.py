@@ -420,6 +420,8 @@ class SliceSpawnerMixin(Spawner):
         env = super().get_env()
         if self.allocation is not None:
             env.update(self.slice_env(self.allocation))
+        # JupyterLab opens in the language of the page that started it (sandbox_server).
+        env["SANDBOX_LANGUAGE"] = current_language()
         return env
 
     def slice_env(self, record: AllocationRecord) -> dict[str, str]:
