@@ -26,8 +26,10 @@ exec 9>"$repo/.cache/labextension-build.lock"
 flock 9
 
 sources_hash() {
+  # The catalogues' .po count; the JSON made from them does not.
   find src style package.json package-lock.json tsconfig.json jest.config.js pyproject.toml \
-       install.json sandbox_labextension/__init__.py -type f -not -path '*/__tests__/*' -print0 \
+       install.json sandbox_labextension/__init__.py sandbox_labextension/locale -type f \
+       -not -path '*/__tests__/*' -not -path '*/locale/*.json' -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 installed="$venv/share/jupyter/labextensions/sandbox-labextension/package.json"
@@ -52,6 +54,9 @@ echo "== jupyter labextension build"
 rm -rf sandbox_labextension/labextension
 jupyter labextension build . 2>&1 | grep -Ev '^\s*$|deprecated|legacy package|core-meta' || true
 test -f sandbox_labextension/labextension/package.json || { echo "build.sh: the labextension build produced nothing" >&2; exit 1; }
+
+echo "== catalogues (locale/*/LC_MESSAGES/*.po -> the JSON JupyterLab loads)"
+(cd "$repo" && "$venv/bin/python" -m spawners.i18n.lab)
 
 echo "== pip install sandbox_labextension"
 isolation=()

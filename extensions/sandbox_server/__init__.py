@@ -13,6 +13,7 @@ from pathlib import Path
 from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, PullHandler
 from .courses_client import CoursesClient, CoursesUnavailable
 from .handlers import HubView, SliceHandler
+from .language import lab_language_defaults
 from .nvml_reader import open_reader
 from .tutorials import TutorialsHandler, start_merge
 
@@ -52,6 +53,7 @@ def _pull_at_start(serverapp, client: CoursesClient, status: dict[str, str]) -> 
 
 def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
     web_app = serverapp.web_app
+    lab_language_defaults(os.environ)
     base = web_app.settings["base_url"].rstrip("/") + "/api/sandbox"
     simulated = os.environ.get("SANDBOX_SLICE_SIMULATED") == "1"
     web_app.settings["sandbox_nvml_reader"] = None if simulated else open_reader()

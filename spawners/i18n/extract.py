@@ -5,7 +5,9 @@ hub's and the services' templates and the ``_()`` messages of the services' page
 descriptions in hub_config/defaults.yaml (the form shows them translated).
 
 ``python -m spawners.i18n.extract`` brings every catalogue up to date with the sources:
-new messages are added untranslated, translations of changed ones are kept as fuzzy,
+and the JupyterLab extension's
+catalogue (spawners/i18n/lab.py) with its TypeScript sources: new messages are added
+untranslated, translations of changed ones are kept as fuzzy,
 messages no longer used are dropped; then translate the empty and fuzzy entries.
 tests/core/test_catalogue.py fails while any is left."""
 
@@ -20,6 +22,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from .catalogue import DOMAIN, SOURCE_LANGUAGE, available_languages, catalogue_path
+from .lab import DOMAIN as LAB_DOMAIN
+from .lab import PACKAGE, lab_catalogue_path, lab_locale, read_lab_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("spawners", "hub_config", "extensions")
@@ -32,6 +36,8 @@ METHODS = [
 ]
 OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+LAB_METHODS = [("**/__tests__/**", "ignore"), ("**.ts", "javascript")]
+LAB_KEYWORDS = {"__": None, "_n": (1, 2), "_p": ((1, "c"), 2)}
 
 
 def source_catalog() -> Catalog:
@@ -46,6 +52,16 @@ def source_catalog() -> Catalog:
     for name, image in (defaults.get("images") or {}).items():
         if image.get("description"):
             catalog.add(image["description"], locations=[(f"hub_config/defaults.yaml:{name}", 0)])
+    return catalog
+
+
+def lab_source_catalog() -> Catalog:
+    """Every message the JupyterLab extension shows (``trans().__(...)`` in src/*.ts)."""
+    catalog = Catalog(domain=LAB_DOMAIN, project="sandbox-labextension")
+    for filename, lineno, message, comments, _context in extract_from_dir(
+        PACKAGE.parent / "src", LAB_METHODS, {}, LAB_KEYWORDS, strip_comment_tags=True
+    ):
+        catalog.add(message, locations=[(f"src/{filename}", lineno)], auto_comments=comments)
     return catalog
 
 
@@ -65,11 +81,29 @@ def update(language: str) -> Catalog:
     return catalog
 
 
+def update_lab(locale: str) -> Catalog:
+    path = lab_catalogue_path(locale)
+    if path.exists():
+        catalog = read_lab_catalogue(locale)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        catalog = Catalog(locale=locale, domain=LAB_DOMAIN, project="sandbox-labextension")
+    catalog.update(lab_source_catalog(), no_fuzzy_matching=False)
+    catalog.obsolete.clear()
+    with path.open("wb") as f:
+        write_po(f, catalog, width=100, include_lineno=False)
+    return catalog
+
+
 def main(argv: list[str]) -> int:
     for language in argv or [lang for lang in available_languages() if lang != SOURCE_LANGUAGE]:
         catalog = update(language)
         missing = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
         print(f"{catalogue_path(language).relative_to(REPO)}: {missing} to translate")
+        locale = lab_locale(language)
+        catalog = update_lab(locale)
+        missing = sum(1 for m in catalog if m.id and (not m.string or m.fuzzy))
+        print(f"{lab_catalogue_path(locale).relative_to(REPO)}: {missing} to translate")
     return 0
 
 

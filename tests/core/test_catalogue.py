@@ -14,7 +14,7 @@ from spawners.i18n import SOURCE_LANGUAGE, available_languages
 from spawners.i18n.catalogue import DOMAIN, catalogue_path
 from spawners.i18n.extract import source_catalog
 
-PLACEHOLDER = re.compile(r"%(?:\([A-Za-z_]\w*\))?[#0\- +]*\d*(?:\.\d+)?[sdifr%]|\{[A-Za-z_]\w*\}")
+PLACEHOLDER = re.compile(r"%\d+|%(?:\([A-Za-z_]\w*\))?[#0\- +]*\d*(?:\.\d+)?[sdifr%]|\{[A-Za-z_]\w*\}")
 LANGUAGES = [lang for lang in available_languages() if lang != SOURCE_LANGUAGE]
 
 

@@ -2,6 +2,7 @@
 // hand in (students), and publish a folder of this server (instructors).
 
 import { h } from './dom';
+import { languageTag, trans } from './i18n';
 
 export interface Submission {
   id: string;
@@ -74,35 +75,47 @@ export interface CoursesActions {
 /** One line per lab of a pull: what changed, and which of the user's edits were kept. */
 export function summarisePull(results: PullResult[]): string[] {
   return results.map(r => {
+    const _ = trans();
     const name = `${r.course}/${r.lab}`;
     if (r.error) {
-      return `${name}: not pulled (${r.error})`;
+      return _.__('%1: not pulled (%2)', name, r.error);
     }
     const parts: string[] = [];
     const written = r.written ?? [];
-    parts.push(written.length ? `${written.length} file(s) updated` : 'up to date');
+    parts.push(written.length ? _.__('%1 file(s) updated', written.length) : _.__('up to date'));
     if (r.kept && r.kept.length) {
-      parts.push(`kept your edits in ${r.kept.join(', ')}`);
+      parts.push(_.__('kept your edits in %1', r.kept.join(', ')));
     }
-    return `${name} (version ${r.version ?? '?'}): ${parts.join('; ')}`;
+    return _.__('%1 (version %2): %3', name, r.version ?? '?', parts.join('; '));
   });
 }
 
+function roleName(course: Course): string {
+  const _ = trans();
+  return course.role === 'instructor' ? _.__('instructor') : _.__('student');
+}
+
+function locale(): string | undefined {
+  return languageTag();
+}
+
 export function dueText(iso: string | null, now: Date = new Date()): string {
+  const _ = trans();
   if (!iso) {
-    return 'no due date';
+    return _.__('no due date');
   }
   const due = new Date(iso);
-  const text = `due ${due.toLocaleString()}`;
-  return due.getTime() < now.getTime() ? `${text} (past)` : text;
+  const when = due.toLocaleString(locale());
+  return due.getTime() < now.getTime() ? _.__('due %1 (past)', when) : _.__('due %1', when);
 }
 
 function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolean): HTMLElement {
+  const _ = trans();
   const local = lab.local;
   const status =
     local && local.pulled_version
-      ? `you have version ${local.pulled_version} of ${lab.version}`
-      : 'not in your home yet: pull';
+      ? _.__('you have version %1 of %2', local.pulled_version, lab.version)
+      : _.__('not in your home yet: pull');
   const item = h(
     'li',
     { class: 'sandbox-Lab', 'data-course': course.name, 'data-lab': lab.name },
@@ -110,7 +123,9 @@ function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolea
     h('div', { class: 'sandbox-Lab-meta' }, `${dueText(lab.due_iso)} · ${status}`)
   );
   if (local && local.edited.length) {
-    item.append(h('div', { class: 'sandbox-Lab-edited' }, `edited by you: ${local.edited.join(', ')}`));
+    item.append(
+      h('div', { class: 'sandbox-Lab-edited' }, _.__('edited by you: %1', local.edited.join(', ')))
+    );
   }
   if (course.role === 'student') {
     const last = (lab.my_submissions ?? [])[0];
@@ -119,8 +134,10 @@ function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolea
         'div',
         { class: 'sandbox-Lab-handin' },
         last
-          ? `handed in ${new Date(last.submitted_iso).toLocaleString()}${last.late ? ' (late)' : ''}`
-          : 'not handed in'
+          ? last.late
+            ? _.__('handed in %1 (late)', new Date(last.submitted_iso).toLocaleString(locale()))
+            : _.__('handed in %1', new Date(last.submitted_iso).toLocaleString(locale()))
+          : _.__('not handed in')
       )
     );
     const button = h(
@@ -132,42 +149,53 @@ function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolea
         'data-lab': lab.name,
         disabled: busy
       },
-      'Hand in'
+      _.__('Hand in')
     );
     button.addEventListener('click', () => actions.handIn(course.name, lab.name));
     item.append(button);
   } else {
     item.append(
-      h('div', { class: 'sandbox-Lab-handin' }, `${lab.students_handed_in ?? 0} students handed in`)
+      h(
+        'div',
+        { class: 'sandbox-Lab-handin' },
+        _.__('%1 students handed in', lab.students_handed_in ?? 0)
+      )
     );
   }
   return item;
 }
 
 function publishForm(courses: Course[], state: CoursesState, actions: CoursesActions): HTMLElement {
+  const _ = trans();
   const course = h(
     'select',
     { name: 'course' },
     ...courses.map(c => h('option', { value: c.name }, c.name))
   ) as HTMLSelectElement;
-  const name = h('input', { name: 'name', placeholder: 'lab name, e.g. lab2' }) as HTMLInputElement;
+  const name = h('input', {
+    name: 'name',
+    placeholder: _.__('lab name, e.g. lab2')
+  }) as HTMLInputElement;
   const folder = h('input', { name: 'folder', value: state.currentFolder }) as HTMLInputElement;
-  const title = h('input', { name: 'title', placeholder: 'title (optional)' }) as HTMLInputElement;
+  const title = h('input', {
+    name: 'title',
+    placeholder: _.__('title (optional)')
+  }) as HTMLInputElement;
   const due = h('input', { name: 'due', type: 'datetime-local' }) as HTMLInputElement;
   const submit = h(
     'button',
     { type: 'submit', class: 'jp-mod-styled jp-mod-accept', disabled: state.busy },
-    'Publish'
+    _.__('Publish')
   );
   const form = h(
     'form',
     { class: 'sandbox-Publish' },
-    h('h3', {}, 'Publish a folder as a lab'),
-    h('label', {}, 'course ', course),
-    h('label', {}, 'folder ', folder),
-    h('label', {}, 'lab ', name),
-    h('label', {}, 'title ', title),
-    h('label', {}, 'due ', due),
+    h('h3', {}, _.__('Publish a folder as a lab')),
+    h('label', {}, _.__('course') + ' ', course),
+    h('label', {}, _.__('folder') + ' ', folder),
+    h('label', {}, _.__('lab') + ' ', name),
+    h('label', {}, _.__('title') + ' ', title),
+    h('label', {}, _.__('due') + ' ', due),
     submit
   );
   form.addEventListener('submit', event => {
@@ -188,20 +216,21 @@ export function renderCoursesPanel(
   state: CoursesState,
   actions: CoursesActions
 ): void {
+  const _ = trans();
   const pull = h(
     'button',
     { class: 'jp-mod-styled', 'data-action': 'pull', disabled: state.busy },
-    'Pull updates'
+    _.__('Pull updates')
   );
   pull.addEventListener('click', () => actions.pull());
   const refresh = h(
     'button',
     { class: 'jp-mod-styled', 'data-action': 'refresh', disabled: state.busy },
-    'Refresh'
+    _.__('Refresh')
   );
   refresh.addEventListener('click', () => actions.refresh());
   const children: HTMLElement[] = [
-    h('h2', {}, 'Course labs'),
+    h('h2', {}, _.__('Course labs')),
     h('div', { class: 'sandbox-Actions' }, pull, refresh)
   ];
   if (state.message) {
@@ -225,25 +254,25 @@ export function renderCoursesPanel(
           'data-start-pull': startPull.state
         },
         failed
-          ? `${startPull.message} Press "Pull updates" to try again.`
-          : `At this server's start: ${startPull.message}`
+          ? _.__('%1 Press "Pull updates" to try again.', startPull.message)
+          : _.__("At this server's start: %1", startPull.message)
       )
     );
   }
   if (!me) {
-    children.push(h('p', {}, state.error ? '' : 'Loading ...'));
+    children.push(h('p', {}, state.error ? '' : _.__('Loading ...')));
   } else if (!me.courses.length) {
-    children.push(h('p', {}, 'You are not in any course.'));
+    children.push(h('p', {}, _.__('You are not in any course.')));
   } else {
     for (const course of me.courses) {
       children.push(
         h(
           'section',
           { class: 'sandbox-Course', 'data-course': course.name, 'data-role': course.role },
-          h('h3', {}, `${course.name} (${course.role})`),
+          h('h3', {}, `${course.name} (${roleName(course)})`),
           course.labs.length
             ? h('ul', {}, ...course.labs.map(lab => labItem(course, lab, actions, state.busy)))
-            : h('p', {}, 'No labs published yet.')
+            : h('p', {}, _.__('No labs published yet.'))
         )
       );
     }

@@ -6,6 +6,7 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { Notification } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
@@ -19,6 +20,7 @@ import {
   summarisePull
 } from './courses';
 import { SliceInfo, parseSliceInfo, secondsLeft, statusText, worstLevel } from './model';
+import { languageTag, trans, useTranslator } from './i18n';
 import { PanelState, renderSlicePanel } from './panel';
 import { TutorialsStatus, firstAnnouncement, tutorialsNotice } from './tutorials';
 
@@ -44,18 +46,19 @@ const labsIcon = new LabIcon({
 });
 
 function sliceFeature(app: JupyterFrontEnd, statusBar: IStatusBar): void {
+  const _ = trans();
   const panel = new Widget();
   panel.id = 'sandbox-slice-panel';
   panel.addClass('sandbox-SlicePanel');
   panel.title.icon = gpuIcon;
-  panel.title.caption = 'Your GPU slice';
+  panel.title.caption = _.__('Your GPU slice');
   app.shell.add(panel, 'right', { rank: 900 });
 
   const status = new Widget();
   status.id = 'sandbox-slice-status';
   status.addClass('sandbox-SliceStatus');
-  status.node.title = 'Your GPU slice: click for memory, utilisation and warnings';
-  status.node.textContent = 'Slice ...';
+  status.node.title = _.__('Your GPU slice: click for memory, utilisation and warnings');
+  status.node.textContent = _.__('Slice ...');
   status.node.addEventListener('click', () => app.shell.activateById(panel.id));
   statusBar.registerStatusItem('sandbox-labextension:slice', {
     item: status,
@@ -69,7 +72,7 @@ function sliceFeature(app: JupyterFrontEnd, statusBar: IStatusBar): void {
     renderSlicePanel(panel.node, state, now);
     const info = state.info;
     if (!info) {
-      status.node.textContent = state.error ? 'Slice: unavailable' : 'Slice ...';
+      status.node.textContent = state.error ? _.__('Slice: unavailable') : _.__('Slice ...');
       return;
     }
     status.node.textContent = statusText(info, secondsLeft(info, state.fetchedAtMs, now));
@@ -86,12 +89,12 @@ function sliceFeature(app: JupyterFrontEnd, statusBar: IStatusBar): void {
       state.error = null;
       state.fetchedAtMs = Date.now();
     } catch (e) {
-      state.error = `Could not read the slice: ${(e as Error).message}`;
+      state.error = _.__('Could not read the slice: %1', (e as Error).message);
     }
     draw();
   };
   app.commands.addCommand('sandbox:open-slice-panel', {
-    label: 'Show my GPU slice',
+    label: _.__('Show my GPU slice'),
     execute: () => app.shell.activateById(panel.id)
   });
   void poll();
@@ -99,11 +102,12 @@ function sliceFeature(app: JupyterFrontEnd, statusBar: IStatusBar): void {
 }
 
 function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | null): void {
+  const _ = trans();
   const panel = new Widget();
   panel.id = 'sandbox-courses';
   panel.addClass('sandbox-CoursesPanel');
   panel.title.icon = labsIcon;
-  panel.title.caption = 'Course labs';
+  panel.title.caption = _.__('Course labs');
   app.shell.add(panel, 'left', { rank: 850 });
 
   const state: CoursesState = {
@@ -168,7 +172,7 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
     pull: () =>
       void run(async () => {
         const reply = await post<{ results: PullResult[] }>('courses/pull', {});
-        return summarisePull(reply.results).join('\n') || 'No labs to pull.';
+        return summarisePull(reply.results).join('\n') || _.__('No labs to pull.');
       }),
     handIn: (course: string, lab: string) =>
       void run(async () => {
@@ -176,8 +180,10 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
           course,
           lab
         });
-        const when = new Date(record.submitted_iso).toLocaleString();
-        return `Handed in ${course}/${lab} at ${when}${record.late ? ' (late)' : ''}.`;
+        const when = new Date(record.submitted_iso).toLocaleString(languageTag());
+        return record.late
+          ? _.__('Handed in %1 at %2 (late).', `${course}/${lab}`, when)
+          : _.__('Handed in %1 at %2.', `${course}/${lab}`, when);
       }),
     publish: (form: PublishForm) =>
       void run(async () => {
@@ -185,7 +191,12 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
           'courses/publish',
           form
         );
-        return `Published ${form.course}/${meta.name} version ${meta.version} (${meta.files.length} files).`;
+        return _.__(
+          'Published %1 version %2 (%3 files).',
+          `${form.course}/${meta.name}`,
+          meta.version,
+          meta.files.length
+        );
       })
   };
   if (browser) {
@@ -197,7 +208,7 @@ function coursesFeature(app: JupyterFrontEnd, browser: IDefaultFileBrowser | nul
     });
   }
   app.commands.addCommand('sandbox:pull-labs', {
-    label: 'Pull course lab updates',
+    label: _.__('Pull course lab updates'),
     execute: () => actions.pull()
   });
   actions.refresh();
@@ -233,8 +244,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     'The GPU slice in the status bar, a live slice panel, course labs, and the tutorials.',
   autoStart: true,
   requires: [IStatusBar],
-  optional: [IDefaultFileBrowser],
-  activate: (app: JupyterFrontEnd, statusBar: IStatusBar, browser: IDefaultFileBrowser | null) => {
+  optional: [IDefaultFileBrowser, ITranslator],
+  activate: (
+    app: JupyterFrontEnd,
+    statusBar: IStatusBar,
+    browser: IDefaultFileBrowser | null,
+    translator: ITranslator | null
+  ) => {
+    if (translator) {
+      useTranslator(translator);
+    }
     sliceFeature(app, statusBar);
     coursesFeature(app, browser);
     tutorialsFeature();

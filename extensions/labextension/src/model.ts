@@ -1,6 +1,8 @@
 // The slice as the server extension reports it (GET api/sandbox/slice), and the pure
 // functions that turn it into what the status bar and the panel show.
 
+import { trans } from './i18n';
+
 export type Level = 'critical' | 'warning' | 'info';
 
 export interface SliceWarning {
@@ -105,15 +107,15 @@ export function formatBytes(bytes: number | null): string {
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) {
-    return `${s} s`;
+    return trans().__('%1 s', s);
   }
   const minutes = Math.floor(s / 60);
   if (minutes < 60) {
-    return `${minutes} min`;
+    return trans().__('%1 min', minutes);
   }
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
-  return `${h} h ${m.toString().padStart(2, '0')} min`;
+  return trans().__('%1 h %2 min', h, m.toString().padStart(2, '0'));
 }
 
 export function memoryFraction(info: SliceInfo): number | null {
@@ -147,10 +149,10 @@ export function isGpu(info: SliceInfo): boolean {
 /** The status bar's text: the slice, and what is worth a glance. */
 export function statusText(info: SliceInfo, left: number | null = null): string {
   if (!info.profile) {
-    return 'No slice';
+    return trans().__('No slice');
   }
   if (!isGpu(info)) {
-    return 'cpu (no GPU)';
+    return trans().__('cpu (no GPU)');
   }
   const parts = [info.profile];
   if (info.memory_used_bytes !== null) {
@@ -164,10 +166,10 @@ export function statusText(info: SliceInfo, left: number | null = null): string 
     parts.push(`${Math.round(info.utilisation_percent)}%`);
   }
   if (info.simulated) {
-    parts.push('simulated');
+    parts.push(trans().__('simulated'));
   }
   if (left !== null) {
-    parts.push(`${formatDuration(left)} left`);
+    parts.push(trans().__('%1 left', formatDuration(left)));
   }
   return parts.join(' · ');
 }

@@ -2,6 +2,7 @@
 // GPU-hours left, and the warnings (most urgent first).
 
 import { h } from './dom';
+import { trans } from './i18n';
 import {
   SliceInfo,
   formatBytes,
@@ -34,13 +35,14 @@ export interface PanelState {
 }
 
 export function renderSlicePanel(node: HTMLElement, state: PanelState, nowMs: number): void {
-  const children: HTMLElement[] = [h('h2', {}, 'Your GPU slice')];
+  const _ = trans();
+  const children: HTMLElement[] = [h('h2', {}, _.__('Your GPU slice'))];
   if (state.error) {
     children.push(h('p', { class: 'sandbox-Error' }, state.error));
   }
   const info = state.info;
   if (!info) {
-    children.push(h('p', {}, state.error ? '' : 'Reading the slice ...'));
+    children.push(h('p', {}, state.error ? '' : _.__('Reading the slice ...')));
     node.replaceChildren(...children);
     return;
   }
@@ -49,16 +51,16 @@ export function renderSlicePanel(node: HTMLElement, state: PanelState, nowMs: nu
     ? meter(
         memoryFraction(info),
         used === null
-          ? `${formatBytes(info.memory_total_bytes)} (use not measured)`
-          : `${formatBytes(used)} of ${formatBytes(info.memory_total_bytes)}`,
+          ? _.__('%1 (use not measured)', formatBytes(info.memory_total_bytes))
+          : _.__('%1 of %2', formatBytes(used), formatBytes(info.memory_total_bytes)),
         'memory'
       )
-    : 'no GPU memory';
+    : _.__('no GPU memory');
   const util = info.utilisation_percent;
   const utilisation = isGpu(info)
     ? meter(
         util === null ? null : util / 100,
-        util === null ? 'not measured' : `${Math.round(util)}%`,
+        util === null ? _.__('not measured') : `${Math.round(util)}%`,
         'utilisation'
       )
     : '-';
@@ -67,18 +69,23 @@ export function renderSlicePanel(node: HTMLElement, state: PanelState, nowMs: nu
   const table = h(
     'table',
     { class: 'sandbox-SliceTable' },
-    row('Slice', info.profile || 'none', 'profile'),
-    row('Image', info.image || '?', 'image'),
-    row('Device', info.device_uuid || '-', 'device'),
-    row('Memory', memory, 'memory'),
-    row('Utilisation', utilisation, 'utilisation'),
-    row('Session', left === null ? 'no time limit' : `${formatDuration(left)} left`, 'session'),
+    row(_.__('Slice'), info.profile || _.__('none'), 'profile'),
+    row(_.__('Image'), info.image || '?', 'image'),
+    row(_.__('Device'), info.device_uuid || '-', 'device'),
+    row(_.__('Memory'), memory, 'memory'),
+    row(_.__('Utilisation'), utilisation, 'utilisation'),
     row(
-      'GPU-hours',
+      _.__('Session'),
+      left === null ? _.__('no time limit') : _.__('%1 left', formatDuration(left)),
+      'session'
+    ),
+    row(
+      _.__('GPU-hours'),
       hoursLeft === null
-        ? `${info.budget.gpu_hours_used_this_session.toFixed(2)} used this session`
-        : `${hoursLeft.toFixed(1)} left` +
-            (info.budget.team ? ` for team ${info.budget.team}` : ''),
+        ? _.__('%1 used this session', info.budget.gpu_hours_used_this_session.toFixed(2))
+        : info.budget.team
+          ? _.__('%1 left for team %2', hoursLeft.toFixed(1), info.budget.team)
+          : _.__('%1 left', hoursLeft.toFixed(1)),
       'budget'
     )
   );
@@ -88,7 +95,9 @@ export function renderSlicePanel(node: HTMLElement, state: PanelState, nowMs: nu
       h(
         'p',
         { class: 'sandbox-Simulated' },
-        'Simulated slice: this hub has no real GPU, so memory and utilisation are not measured.'
+        _.__(
+          'Simulated slice: this hub has no real GPU, so memory and utilisation are not measured.'
+        )
       )
     );
   }
@@ -107,7 +116,7 @@ export function renderSlicePanel(node: HTMLElement, state: PanelState, nowMs: nu
       h(
         'p',
         { class: 'sandbox-Hint' },
-        `Out of GPU memory? Start your next server with ${info.next_slice_up}.`
+        _.__('Out of GPU memory? Start your next server with %1.', info.next_slice_up)
       )
     );
   }
