@@ -173,3 +173,36 @@ def test_preloaded_whisper_is_used_from_the_store(
     text = text_output(nb)
     assert "Model store: loading openai/whisper-small" in text
     assert "RANDOMLY INITIALISED" not in text and "[en] said:" in text
+
+
+# Notebooks whose pretrained models come from packages, and a figure of each that must
+# turn meaningless when the packages' models are unusable.
+PACKAGED_FIGURE = {
+    "speech/03-whisper-transcription.ipynb": "korean_command_accuracy",
+    "speech/04-speech-emotion.ipynb": "vad_frame_f1",
+    "legal/clause-retrieval.ipynb": "embedding_top3_accuracy_ko",
+    "vision/security-monitoring.ipynb": None,  # its face section is skipped instead
+}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("notebook", sorted(PACKAGED_FIGURE))
+def test_runs_when_the_packaged_models_are_refused(
+    notebook: str, headless_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A site without the recorded hashes (no install step, or a changed file) refuses
+    every packaged model: the notebook still runs, says so, and marks what it affects."""
+    if notebook.startswith("speech/"):
+        require_tool("espeak-ng", why="the speech tutorials synthesise their data sets")
+    monkeypatch.setenv("SANDBOX_MODELS_LOCK", str(tmp_path / "never-recorded.json"))
+    output_dir = tmp_path / "out"
+    nb, seconds = execute(
+        NOTEBOOKS / notebook, {"FAST": True, "SEED": 0, "OUTPUT_DIR": str(output_dir)}
+    )
+    assert seconds < BUDGET_S
+    data = json.loads((output_dir / "results.json").read_text(encoding="utf-8"))
+    check_contract(data)
+    assert {e["source"] for e in data["models"].values()} == {"random-fallback"}
+    assert "install-packages" in text_output(nb), "the refusal must name the install step"
+    if PACKAGED_FIGURE[notebook]:
+        assert PACKAGED_FIGURE[notebook] in data["meaningless"]
