@@ -77,7 +77,7 @@ ABANDON: dict[str, Callable[[AllocationRecord], None]] = {
 def configure_backend(c: Any, site: Site, data: Path, env: Mapping[str, str] = os.environ) -> None:
     backend = site["hub"]["backend"]
     kind = backend["kind"]
-    c.Spawner.poll_interval = backend.get("poll_interval", 30)
+    c.Spawner.poll_interval = backend["poll_interval"]
     if kind == "local":
         _configure_local(c, backend, data, env)
         return
@@ -177,46 +177,46 @@ def _configure_slurm(
     from spawners.backends.slurm import SlurmSliceSpawner, secure_port_reporting
 
     secure_port_reporting()
-    slurm = backend.get("slurm", {})
+    slurm = backend["slurm"]
     c.JupyterHub.spawner_class = SlurmSliceSpawner
     s = c.SlurmSliceSpawner
-    s.partition = slurm.get("partition") or ""
-    s.account = slurm.get("account") or ""
-    s.qos = slurm.get("qos") or ""
-    s.gres_name = slurm.get("gres_name", "gpu")
-    s.gres_types = dict(slurm.get("gres_types", {}))
-    s.time_limit = slurm.get("time_limit") or ""
-    s.when_busy = slurm.get("when_busy", "queue")
-    s.extra_options = list(slurm.get("extra_options", []))
-    s.image_runners = {k: dict(v) for k, v in slurm.get("images", {}).items()}
-    if slurm.get("default_prefix"):
+    s.partition = slurm["partition"] or ""
+    s.account = slurm["account"] or ""
+    s.qos = slurm["qos"] or ""
+    s.gres_name = slurm["gres_name"]
+    s.gres_types = dict(slurm["gres_types"])
+    s.time_limit = slurm["time_limit"] or ""
+    s.when_busy = slurm["when_busy"]
+    s.extra_options = list(slurm["extra_options"])
+    s.image_runners = {k: dict(v) for k, v in slurm["images"].items()}
+    if slurm["default_prefix"]:
         s.default_prefix = slurm["default_prefix"]
-    s.prefix_environment = local_tutorials(env, slurm.get("tutorials"))
-    s.apptainer_command = slurm.get("apptainer_command", "/usr/bin/apptainer")
-    s.image_prefix = slurm.get("image_prefix", "/opt/sandbox/venv")
-    s.slurm_bin_dir = slurm.get("bin_dir", "/usr/bin")
-    s.submit_as_user = slurm.get("submit_as_user", True)
+    s.prefix_environment = local_tutorials(env, slurm["tutorials"])
+    s.apptainer_command = slurm["apptainer_command"]
+    s.image_prefix = slurm["image_prefix"]
+    s.slurm_bin_dir = slurm["bin_dir"]
+    s.submit_as_user = slurm["submit_as_user"]
     s.require_contained_jobs = slurm["require_contained_jobs"]
-    s.node_addresses = dict(slurm.get("node_addresses", {}))
-    s.node_shape = dict(backend.get("host_share", {}))
-    s.model_store = backend.get("model_store") or ""
+    s.node_addresses = dict(slurm["node_addresses"])
+    s.node_shape = dict(backend["host_share"])
+    s.model_store = backend["model_store"] or ""
 
 
 def _configure_docker(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     from spawners.backends.docker import DockerSliceSpawner
 
-    docker = backend.get("docker", {})
+    docker = backend["docker"]
     c.JupyterHub.spawner_class = DockerSliceSpawner
     s = c.DockerSliceSpawner
-    s.image_tags = dict(docker.get("images", {}))
-    requests = docker.get("gpu_device_requests", "auto")
+    s.image_tags = dict(docker["images"])
+    requests = docker["gpu_device_requests"]
     s.gpu_device_requests = {True: "on", False: "off"}.get(requests, requests)
-    s.network_name = docker.get("network", "sandbox")
-    s.home_volume_prefix = docker.get("home_volume_prefix", "sandbox-home")
-    s.home_mount = docker.get("home_mount", "/home/jovyan")
-    s.model_store = backend.get("model_store") or ""
-    s.model_store_mount = docker.get("model_store_mount", "/opt/models")
-    s.node_shape = dict(backend.get("host_share", {}))
+    s.network_name = docker["network"]
+    s.home_volume_prefix = docker["home_volume_prefix"]
+    s.home_mount = docker["home_mount"]
+    s.model_store = backend["model_store"] or ""
+    s.model_store_mount = docker["model_store_mount"]
+    s.node_shape = dict(backend["host_share"])
     # The hub reaches each server at its own address on the network, never through a
     # port published on the host.
     s.use_internal_ip = True
@@ -225,17 +225,17 @@ def _configure_docker(c: Any, backend: Mapping[str, Any], data: Path) -> None:
 def _configure_kubernetes(c: Any, backend: Mapping[str, Any], data: Path) -> None:
     from spawners.backends.kubernetes import KubeSliceSpawner
 
-    kube = backend.get("kubernetes", {})
+    kube = backend["kubernetes"]
     c.JupyterHub.spawner_class = KubeSliceSpawner
     s = c.KubeSliceSpawner
-    s.namespace = kube.get("namespace", "sandbox")
-    s.team_namespaces = kube.get("team_namespaces", False)
-    s.enable_user_namespaces = kube.get("team_namespaces", False)
-    s.mig_strategy = kube.get("mig_strategy", "mixed")
-    s.gpu_product = kube.get("gpu_product") or ""
-    s.mps_resource = kube.get("mps_resource", "nvidia.com/gpu.shared")
-    s.image_tags = dict(kube.get("images", {}))
-    s.image_registry = kube.get("image_registry", "sandbox")
-    s.gpu_node_selector = dict(kube.get("gpu_node_selector", {}))
-    s.model_store_claim = kube.get("model_store_claim") or ""
-    s.node_shape = dict(backend.get("host_share", {}))
+    s.namespace = kube["namespace"]
+    s.team_namespaces = kube["team_namespaces"]
+    s.enable_user_namespaces = kube["team_namespaces"]
+    s.mig_strategy = kube["mig_strategy"]
+    s.gpu_product = kube["gpu_product"] or ""
+    s.mps_resource = kube["mps_resource"]
+    s.image_tags = dict(kube["images"])
+    s.image_registry = kube["image_registry"]
+    s.gpu_node_selector = dict(kube["gpu_node_selector"])
+    s.model_store_claim = kube["model_store_claim"] or ""
+    s.node_shape = dict(backend["host_share"])
