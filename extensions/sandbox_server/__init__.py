@@ -13,7 +13,7 @@ from pathlib import Path
 from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, PullHandler
 from .courses_client import CoursesClient, CoursesUnavailable
 from .handlers import HubView, SliceHandler
-from .language import lab_language_defaults
+from .language import lab_language_defaults, server_gettext
 from .nvml_reader import open_reader
 from .tutorials import TutorialsHandler, start_merge
 
@@ -32,6 +32,7 @@ def _pull_at_start(serverapp, client: CoursesClient, status: dict[str, str]) -> 
     ``status`` (shown by the Course labs panel through api/sandbox/courses)."""
     from extensions.courses.puller import known_versions, pull_all
 
+    _ = server_gettext(os.environ)
     home = Path(serverapp.root_dir).expanduser()
     try:
         # Labs this home already has at their current version come without contents;
@@ -40,15 +41,17 @@ def _pull_at_start(serverapp, client: CoursesClient, status: dict[str, str]) -> 
         results = pull_all(home, labs)
     except CoursesUnavailable as e:
         serverapp.log.warning("sandbox: course labs not pulled: %s", e.message)
-        status.update(state="failed", message=f"Course labs were not pulled: {e.message}")
+        message = _("Course labs were not pulled: %(reason)s") % {"reason": e.message}
+        status.update(state="failed", message=message)
         return
     except Exception as e:  # a pull must never take the server down
         serverapp.log.error("sandbox: course labs not pulled: %s", e)
-        status.update(state="failed", message="Course labs were not pulled (an error).")
+        status.update(state="failed", message=_("Course labs were not pulled (an error)."))
         return
     for result in results:
         serverapp.log.info("sandbox: course lab pulled: %s", result)
-    status.update(state="done", message=f"{len(results)} course lab(s) up to date.")
+    message = _("%(count)s course lab(s) up to date.") % {"count": len(results)}
+    status.update(state="done", message=message)
 
 
 def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
@@ -78,7 +81,8 @@ def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
     status: dict[str, str] = {"state": "none", "message": ""}
     web_app.settings["sandbox_start_pull"] = status
     if client is not None:
-        status.update(state="running", message="Pulling course labs ...")
+        _ = server_gettext(os.environ)
+        status.update(state="running", message=_("Pulling course labs ..."))
         threading.Thread(
             target=_pull_at_start, args=(serverapp, client, status), daemon=True
         ).start()

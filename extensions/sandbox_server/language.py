@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
-from spawners.i18n import available_languages
+from spawners.i18n import SOURCE_LANGUAGE, available_languages, translations
 from spawners.i18n.lab import lab_locale
 
 TRANSLATION_PLUGIN = "@jupyterlab/translation-extension:plugin"
+
+
+def server_gettext(env: Mapping[str, str]) -> Callable[[str], str]:
+    """gettext in this server's language (SANDBOX_LANGUAGE; English without one), for
+    what the server extension tells the user (the tutorials' merge, the start pull)."""
+    language = env.get("SANDBOX_LANGUAGE", "")
+    return translations(language if language in available_languages() else SOURCE_LANGUAGE).gettext
 
 
 def lab_language_defaults(env: MutableMapping[str, str], folder: Path | None = None) -> Path | None:

@@ -11,6 +11,7 @@ extension shows the user."""
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from extensions.courses.merge import Action
 from extensions.courses.puller import merge_folder
 
 from .handlers import AUTH_RESOURCE
+from .language import server_gettext
 
 SOURCE_ENV = "SANDBOX_TUTORIALS"
 """The environment variable naming the folder of the current tutorials (unset: none)."""
@@ -46,11 +48,15 @@ def merge_tutorials(source: Path, home: Path) -> dict[str, list[str]]:
     }
 
 
-def done_message(result: Mapping[str, list[str]]) -> str:
+def done_message(result: Mapping[str, list[str]], env: Mapping[str, str] | None = None) -> str:
+    _ = server_gettext(os.environ if env is None else env)
     written, kept = result["written"], result["kept"]
-    text = f"Tutorials in ~/{FOLDER}: {len(written)} file(s) copied or updated."
+    text = _("Tutorials in ~/%(folder)s: %(count)s file(s) copied or updated.") % {
+        "folder": FOLDER,
+        "count": len(written),
+    }
     if kept:
-        text += f" Kept your edits of {', '.join(kept)}."
+        text += " " + _("Kept your edits of %(files)s.") % {"files": ", ".join(kept)}
     return text
 
 
@@ -60,11 +66,15 @@ def _merge_at_start(log: Any, source: Path, home: Path, status: dict[str, Any]) 
     except (BundleError, OSError) as e:
         reason = str(e) if isinstance(e, BundleError) else (e.strerror or type(e).__name__)
         log.warning("sandbox: tutorials not merged from %s into %s: %s", source, home, e)
-        status.update(state="failed", message=f"The tutorials were not updated: {reason}.")
+        _ = server_gettext(os.environ)
+        message = _("The tutorials were not updated: %(reason)s.")
+        status.update(state="failed", message=message % {"reason": reason})
         return
     except Exception as e:  # the merge must never take the server down
         log.error("sandbox: tutorials not merged from %s into %s: %r", source, home, e)
-        status.update(state="failed", message="The tutorials were not updated (an error).")
+        _ = server_gettext(os.environ)
+        message = _("The tutorials were not updated (an error).")
+        status.update(state="failed", message=message)
         return
     log.info("sandbox: tutorials merged from %s into %s: %s", source, home / FOLDER, result)
     status.update(state="done", message=done_message(result), **result)
@@ -73,12 +83,13 @@ def _merge_at_start(log: Any, source: Path, home: Path, status: dict[str, Any]) 
 def start_merge(log: Any, env: Mapping[str, str], home: Path) -> dict[str, Any]:
     """Start the merge beside the server's start; returns the status it keeps up to date
     (``state``: none, running, done or failed; ``message`` for the user)."""
+    _ = server_gettext(env)
     source = env.get(SOURCE_ENV, "").strip()
     if not source:
         return {"state": "none", "message": ""}
     status: dict[str, Any] = {
         "state": "running",
-        "message": "Updating the tutorials ...",
+        "message": _("Updating the tutorials ..."),
         # Names this start's merge, so JupyterLab announces it once, not at every reload.
         "merge_id": uuid.uuid4().hex,
     }

@@ -146,6 +146,11 @@ def test_korean_pages_forms_refusal_and_jupyterlab(hub: Hub) -> None:
         assert courses.locator("h2").inner_text() == "강의 실습"
         assert courses.locator("button[data-action='pull']").inner_text() == "받아 오기"
         assert "ml101 (학생)" in courses.inner_text()
+        # What the server extension says about the pull at the start is Korean too.
+        start = courses.locator("[data-start-pull]")
+        start.wait_for()
+        assert start.inner_text().startswith("서버 시작 시: "), start.inner_text()
+        assert "course lab" not in courses.inner_text()
         # JupyterLab's own menus come from the ko-KR language pack.
         assert page.locator(".lm-MenuBar-itemLabel", has_text="파일").count() >= 1
         shoot(page, "ko-jupyterlab-course-labs")
