@@ -141,7 +141,9 @@ def reserve(ledger: Ledger, user: str, slice_name: str, epoch: str, server: str 
         server_name=server,
         image="base",
         slice_name=slice_name,
-        inventory=simulated_inventory(1),
+        # Two GPUs: the script is about charges, so where the placement puts each slice
+        # (and whether a 2g.20gb still fits beside a 1g.10gb and a 3g.40gb) stays out of it.
+        inventory=simulated_inventory(2),
         epoch=epoch,
         team="alpha",
     )
