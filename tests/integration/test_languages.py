@@ -74,6 +74,11 @@ def test_pages_form_and_refusals_in_both_languages(make_hub) -> None:
     assert missing.status_code == 404 and "code" not in missing.json()
 
     admin = log_in(hub)
+    home = admin.get(f"{hub.url}/hub/home", headers=KOREAN, timeout=30)
+    assert home.status_code == 200
+    assert "내 서버 시작" in text(home) and "이름 있는 서버" in text(home)
+    home_en = admin.get(f"{hub.url}/hub/home", headers=ENGLISH, timeout=30)
+    assert "Start my server" in text(home_en)
     form = admin.get(f"{hub.url}/hub/spawn", headers=KOREAN, timeout=30)
     assert form.status_code == 200
     shown = text(form)
