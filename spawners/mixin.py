@@ -571,9 +571,11 @@ def refused(status: int, refusal: Refusal | LimitRefusal | OptionsError) -> web.
     language for the hub's pages (``jupyterhub_html_message``, shown by the spawn page)."""
     error = web.HTTPError(status, refusal.message)
     error.headers = {CODE_HEADER: str(refusal.code)}
+    code = escape(str(refusal.code))
+    # The code is shown too: it is what a user quotes to the hub's administrators.
     error.jupyterhub_html_message = (
-        f'<span data-code="{escape(str(refusal.code))}">'
-        f"{escape(refusal_text(refusal, current_language()))}</span>"
+        f'<span data-code="{code}">{escape(refusal_text(refusal, current_language()))}</span>'
+        f' <code class="sandbox-refusal-code">{code}</code>'
     )
     return error
 
