@@ -48,7 +48,8 @@ def render_form(
         return (
             f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
             f'<p class="alert alert-warning sandbox-refusal" data-code="{escape(refusal.code)}">'
-            f"{escape(refusal_text(refusal, language))}</p></div>"
+            f"{escape(refusal_text(refusal, language))} "
+            f'<code class="sandbox-refusal-code">{escape(refusal.code)}</code></p></div>'
         )
     images = "\n".join(
         f'<option value="{escape(i)}"{" selected" if i == choices.default_image else ""}>'

@@ -100,5 +100,6 @@ def test_pages_form_and_refusals_in_both_languages(make_hub) -> None:
     assert page.status_code == 409, (page.status_code, page.text[:500])
     assert 'id="spawn_form"' in page.text
     assert 'data-code="no-capacity"' in page.text
+    assert "no-capacity" in text(page)  # shown: what a user quotes to the administrators
     assert "지금은 비어 있는 7g.80gb 슬라이스가 없습니다." in text(page)
     assert hub.server("admin") is None
