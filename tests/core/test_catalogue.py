@@ -7,14 +7,17 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 from spawners.i18n import SOURCE_LANGUAGE, available_languages
 from spawners.i18n.catalogue import DOMAIN, catalogue_path
-from spawners.i18n.extract import source_catalog
+from spawners.i18n.extract import REPO, source_catalog
 
-PLACEHOLDER = re.compile(r"%\d+|%(?:\([A-Za-z_]\w*\))?[#0\- +]*\d*(?:\.\d+)?[sdifr%]|\{[A-Za-z_]\w*\}")
+PLACEHOLDER = re.compile(
+    r"%\d+|%(?:\([A-Za-z_]\w*\))?[#0\- +]*\d*(?:\.\d+)?[sdifr%]|\{[A-Za-z_]\w*\}"
+)
 LANGUAGES = [lang for lang in available_languages() if lang != SOURCE_LANGUAGE]
 
 
@@ -75,3 +78,9 @@ def test_a_missing_or_broken_translation_is_found() -> None:
         "untranslated (fuzzy): 'Slice'",
         "missing: 'Image'",
     ]
+
+
+def test_the_site_setting_offers_exactly_the_languages_with_a_catalogue() -> None:
+    schema = yaml.safe_load((REPO / "hub_config" / "schema.yaml").read_text())
+    offered = schema["properties"]["site"]["properties"]["language"]["enum"]
+    assert sorted(offered) == sorted(available_languages())
