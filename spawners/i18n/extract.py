@@ -65,6 +65,20 @@ def lab_source_catalog() -> Catalog:
     return catalog
 
 
+def _tidy(catalog: Catalog, created: object) -> None:
+    """Headers that say what the file is and change only when a message does."""
+    catalog.header_comment = (
+        f"# {catalog.locale_identifier} translations of AI Sandbox Hub ({catalog.domain}).\n"
+        "# How to update them: docs/i18n.md; the terms to use: docs/glossary.ko.md."
+    )
+    catalog.project, catalog.version = "ai-sandbox-hub", "0.1.0"
+    catalog.msgid_bugs_address = catalog.last_translator = catalog.language_team = ""
+    catalog.fuzzy = False
+    if created is not None:
+        catalog.creation_date = created
+        catalog.revision_date = created
+
+
 def update(language: str) -> Catalog:
     path = catalogue_path(language)
     if path.exists():
@@ -73,8 +87,10 @@ def update(language: str) -> Catalog:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(locale=language, domain=DOMAIN, project="ai-sandbox-hub")
+    created = catalog.creation_date if path.exists() else None
     catalog.update(source_catalog(), no_fuzzy_matching=False)
     catalog.obsolete.clear()
+    _tidy(catalog, created)
     with path.open("wb") as f:
         # File names without line numbers: an edit elsewhere in a file changes no entry.
         write_po(f, catalog, width=100, include_lineno=False)
@@ -88,8 +104,10 @@ def update_lab(locale: str) -> Catalog:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(locale=locale, domain=LAB_DOMAIN, project="sandbox-labextension")
+    created = catalog.creation_date if path.exists() else None
     catalog.update(lab_source_catalog(), no_fuzzy_matching=False)
     catalog.obsolete.clear()
+    _tidy(catalog, created)
     with path.open("wb") as f:
         write_po(f, catalog, width=100, include_lineno=False)
     return catalog
