@@ -17,44 +17,13 @@ from typing import Any
 
 from hub_config.native import SandboxNativeAuthenticator
 from hub_config.secrets import CREDENTIALS_FILE, login_credentials
-from hub_config.site import Site, SiteError
-from spawners.core.policy import PolicyError, Teams, teams_from_site
+from hub_config.site import Site, SiteError, site_teams
 
 REFUSED_MESSAGE = (
     "Your account is not in any team of this hub ({site}), so you cannot use it. If you "
     "should, ask your team's administrator to add you to your team's group at the "
     "identity provider, then sign in again."
 )
-
-
-def site_teams(doc: Mapping[str, Any]) -> Teams:
-    return teams_from_site(doc.get("teams") or {}, site_images=tuple(doc["images"]))
-
-
-def check_access(doc: Mapping[str, Any], source: str) -> None:
-    """Semantic checks of teams and login that the schema cannot express."""
-    try:
-        teams = site_teams(doc)
-    except PolicyError as e:
-        raise SiteError(f"site file {source}: {e}") from None
-    auth = doc["hub"]["authenticator"]
-    backend = doc["hub"]["backend"]["kind"]
-    if auth["kind"] == "shared-password" and (backend in ("local", "slurm") or teams):
-        why = (
-            f"the {backend} backend runs servers as real unix accounts"
-            if not teams
-            else ("the site has teams (or courses), whose members need logins of their own")
-        )
-        raise SiteError(
-            f"site file {source}: hub.authenticator.kind shared-password lets anyone who "
-            f"knows the one password log in as any user, and {why}: use kind native "
-            "(personal accounts) or oidc"
-        )
-    if auth["kind"] in ("oidc", "github") and not teams:
-        raise SiteError(
-            f"site file {source}: hub.authenticator.kind {auth['kind']} lets in the members "
-            "of the teams' groups only: declare at least one team under teams"
-        )
 
 
 def configure_auth(c: Any, site: Site, data: Path, owner_only: bool = False) -> None:

@@ -25,6 +25,7 @@ from spawners.backends.local import (
     stop_abandoned_local_server,
 )
 from spawners.backends.slurm_jobs import SlurmCommands
+from spawners.core.server_env import ServerEnv
 from spawners.ledger.records import AllocationRecord
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,10 +153,8 @@ def local_tutorials(env: Mapping[str, str], folder: str | None = None) -> dict[s
     setting), else the folder SANDBOX_TUTORIALS names in the hub's environment, else the
     notebooks/ folder of the checkout this hub runs from (installed in place by `make
     setup`). Images carry their own."""
-    from extensions.sandbox_server.tutorials import SOURCE_ENV
-
-    folder = folder or env.get(SOURCE_ENV) or str(REPO / "notebooks")
-    return {SOURCE_ENV: str(Path(folder).resolve())}
+    folder = folder or env.get(ServerEnv.TUTORIALS) or str(REPO / "notebooks")
+    return {ServerEnv.TUTORIALS: str(Path(folder).resolve())}
 
 
 def _check_reachable_by_users(command: Path) -> None:

@@ -15,6 +15,7 @@ import jsonschema
 import yaml
 
 from hub_config.ports import internal_address, is_loopback
+from spawners.core.policy import PolicyError, Teams, teams_from_site
 
 HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "schema.yaml"
@@ -161,10 +162,38 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
             f"site file {source}: defaults.image {doc['defaults']['image']!r} is not in images"
         )
     # Teams and login: groups owned by one team, instructors only in courses, etc.
-    from hub_config.auth import check_access
-
     check_access(doc, source)
     _check_internal_url(doc, source)
+
+
+def site_teams(doc: Mapping[str, Any]) -> Teams:
+    return teams_from_site(doc.get("teams") or {}, site_images=tuple(doc["images"]))
+
+
+def check_access(doc: Mapping[str, Any], source: str) -> None:
+    """Semantic checks of teams and login that the schema cannot express."""
+    try:
+        teams = site_teams(doc)
+    except PolicyError as e:
+        raise SiteError(f"site file {source}: {e}") from None
+    auth = doc["hub"]["authenticator"]
+    backend = doc["hub"]["backend"]["kind"]
+    if auth["kind"] == "shared-password" and (backend in ("local", "slurm") or teams):
+        why = (
+            f"the {backend} backend runs servers as real unix accounts"
+            if not teams
+            else ("the site has teams (or courses), whose members need logins of their own")
+        )
+        raise SiteError(
+            f"site file {source}: hub.authenticator.kind shared-password lets anyone who "
+            f"knows the one password log in as any user, and {why}: use kind native "
+            "(personal accounts) or oidc"
+        )
+    if auth["kind"] in ("oidc", "github") and not teams:
+        raise SiteError(
+            f"site file {source}: hub.authenticator.kind {auth['kind']} lets in the members "
+            "of the teams' groups only: declare at least one team under teams"
+        )
 
 
 def remote_servers(backend: Mapping[str, Any]) -> str | None:

@@ -18,14 +18,19 @@ from typing import Any
 import yaml
 from traitlets.config import LazyConfigValue
 
-from extensions.courses.hub import COURSES_ROLES, courses_service, server_environment
-from extensions.quota.services import culler_service, quota_service
-from hub_config.auth import configure_auth, site_teams
+from hub_config.auth import configure_auth
 from hub_config.backends import ABANDON, REPO, RUNNING_PROBES, configure_backend, local_run_as
 from hub_config.i18n import configure_i18n
 from hub_config.ports import hub_ports, internal_address
 from hub_config.secrets import token_file
-from hub_config.site import Site, SiteError
+from hub_config.services import (
+    COURSES_ROLES,
+    courses_service,
+    culler_service,
+    quota_service,
+    server_environment,
+)
+from hub_config.site import Site, SiteError, site_teams
 from hub_config.starts import configure_starts
 from hub_config.startup import SandboxProxy
 from spawners.backends.local import HUB_USER

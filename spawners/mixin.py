@@ -25,6 +25,7 @@ from spawners.core.environment import slice_environment
 from spawners.core.model import Refusal
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
 from spawners.core.policy import LimitRefusal, Membership, no_team_refusal
+from spawners.core.server_env import ServerEnv
 from spawners.form import render_form
 from spawners.i18n import N_, current_language, refusal_text, translations
 from spawners.ledger.ledger import ServerAlreadyHolds
@@ -421,7 +422,7 @@ class SliceSpawnerMixin(Spawner):
         if self.allocation is not None:
             env.update(self.slice_env(self.allocation))
         # JupyterLab opens in the language of the page that started it (sandbox_server).
-        env["SANDBOX_LANGUAGE"] = current_language()
+        env[ServerEnv.LANGUAGE] = current_language()
         return env
 
     def slice_env(self, record: AllocationRecord) -> dict[str, str]:
@@ -442,23 +443,23 @@ class SliceSpawnerMixin(Spawner):
         """What the server knows of its team's limits when it starts; the live figures
         and warnings are at SANDBOX_USAGE_URL (the slices service's api/me)."""
         ctx = self._ctx
-        env = {"SANDBOX_USAGE_URL": ctx.usage_url} if ctx.usage_url else {}
+        env = {ServerEnv.USAGE_URL: ctx.usage_url} if ctx.usage_url else {}
         membership = ctx.teams.membership_in(record.team, self.slice_groups())
         if membership is None:
             return env
-        env["SANDBOX_TEAM"] = membership.team.name
-        env["SANDBOX_ROLE"] = membership.role.value
+        env[ServerEnv.TEAM] = membership.team.name
+        env[ServerEnv.ROLE] = membership.role.value
         if membership.policy.max_session is not None:
             # Counted from now: the allocation becomes active once the server answers.
             ends = ctx.ledger.clock() + membership.policy.max_session
-            env["SANDBOX_SESSION_ENDS_AT"] = str(int(ends))
+            env[ServerEnv.SESSION_ENDS_AT] = str(int(ends))
         budget = ctx.budget(self.user.name, membership)
         if budget.left is not None:
             # The binding budget: the member's or the team's, whichever has less left.
             member = budget.member_left is not None and budget.left == budget.member_left
             limit = budget.member_limit if member else budget.team_limit
-            env["SANDBOX_GPU_HOURS_LEFT"] = f"{max(0.0, budget.left):.4f}"
-            env["SANDBOX_GPU_HOURS_BUDGET"] = f"{limit:.4f}"
+            env[ServerEnv.GPU_HOURS_LEFT] = f"{max(0.0, budget.left):.4f}"
+            env[ServerEnv.GPU_HOURS_BUDGET] = f"{limit:.4f}"
         return env
 
     def get_state(self) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from extensions.service_lifetime import exit_now, listen, until_stopped
+from hub_config.services import remember_courses_port
 from hub_config.site import load_site
 
 from . import handlers as h
-from .hub import remember_courses_port
 from .inflight import InFlight
 from .limits import Limits
 from .roles import CourseNaming

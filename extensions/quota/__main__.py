@@ -8,8 +8,7 @@ import os
 from pathlib import Path
 
 from extensions.service_lifetime import exit_now, until_stopped
-from hub_config.auth import site_teams
-from hub_config.site import load_site
+from hub_config.site import load_site, site_teams
 from hub_config.wiring import ledger_url
 from spawners.ledger.ledger import Ledger
 

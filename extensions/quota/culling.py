@@ -64,8 +64,7 @@ class TeamIdleArbiter:
 
 
 def arbiter_from_environment() -> TeamIdleArbiter:
-    from hub_config.auth import site_teams
-    from hub_config.site import load_site
+    from hub_config.site import load_site, site_teams
     from hub_config.wiring import ledger_url
 
     site = load_site()

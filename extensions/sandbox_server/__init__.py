@@ -10,6 +10,8 @@ import os
 import threading
 from pathlib import Path
 
+from spawners.core.server_env import ServerEnv
+
 from .course_handlers import CoursesHandler, HandInHandler, PublishHandler, PullHandler
 from .courses_client import CoursesClient, CoursesUnavailable
 from .handlers import HubView, SliceHandler
@@ -58,10 +60,10 @@ def _load_jupyter_server_extension(serverapp) -> None:  # noqa: ANN001
     web_app = serverapp.web_app
     lab_language_defaults(os.environ)
     base = web_app.settings["base_url"].rstrip("/") + "/api/sandbox"
-    simulated = os.environ.get("SANDBOX_SLICE_SIMULATED") == "1"
+    simulated = os.environ.get(ServerEnv.SLICE_SIMULATED) == "1"
     web_app.settings["sandbox_nvml_reader"] = None if simulated else open_reader()
     web_app.settings["sandbox_hub_view"] = HubView(
-        os.environ.get("SANDBOX_USAGE_URL"), os.environ.get("JUPYTERHUB_API_TOKEN")
+        os.environ.get(ServerEnv.USAGE_URL), os.environ.get("JUPYTERHUB_API_TOKEN")
     )
     client = CoursesClient.from_env(os.environ)
     web_app.settings["sandbox_courses_client"] = client

@@ -13,6 +13,8 @@ from typing import Any
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from spawners.core.server_env import ServerEnv
+
 TRANSFER_TIMEOUT_S = 120.0
 """A pull or hand-in carries whole labs: it may take this long."""
 
@@ -42,7 +44,7 @@ class CoursesClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CoursesClient | None:
-        url, token = env.get("SANDBOX_COURSES_URL"), env.get("JUPYTERHUB_API_TOKEN")
+        url, token = env.get(ServerEnv.COURSES_URL), env.get("JUPYTERHUB_API_TOKEN")
         return cls(url, token) if url and token else None
 
     def _headers(self) -> dict[str, str]:

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
+from spawners.core.server_env import ServerEnv
 from spawners.i18n import SOURCE_LANGUAGE, available_languages, translations
 from spawners.i18n.lab import lab_locale
 
@@ -22,7 +23,7 @@ TRANSLATION_PLUGIN = "@jupyterlab/translation-extension:plugin"
 def server_gettext(env: Mapping[str, str]) -> Callable[[str], str]:
     """gettext in this server's language (SANDBOX_LANGUAGE; English without one), for
     what the server extension tells the user (the tutorials' merge, the start pull)."""
-    language = env.get("SANDBOX_LANGUAGE", "")
+    language = env.get(ServerEnv.LANGUAGE, "")
     return translations(language if language in available_languages() else SOURCE_LANGUAGE).gettext
 
 
@@ -30,7 +31,7 @@ def lab_language_defaults(env: MutableMapping[str, str], folder: Path | None = N
     """Write the default and put its folder first on JUPYTER_CONFIG_PATH (in ``env``,
     the server's environment, read again at every settings request). None when the
     server was given no language, or one the hub does not have."""
-    language = env.get("SANDBOX_LANGUAGE", "")
+    language = env.get(ServerEnv.LANGUAGE, "")
     if language not in available_languages():
         return None
     folder = folder or Path(tempfile.mkdtemp(prefix="sandbox-lab-language-"))

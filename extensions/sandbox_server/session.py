@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spawners.core.profiles import SliceProfile, slice_profile_on
+from spawners.core.server_env import ServerEnv
 
 SESSION_WARN_S = 15 * 60
 SESSION_CRITICAL_S = 5 * 60
@@ -30,7 +31,7 @@ def _number(env: Mapping[str, str], key: str) -> float | None:
 
 
 def session_fields(env: Mapping[str, str], started_at: float, now: float) -> dict[str, Any]:
-    ends_at = _number(env, "SANDBOX_SESSION_ENDS_AT")
+    ends_at = _number(env, ServerEnv.SESSION_ENDS_AT)
     return {
         "started_at": started_at,
         "elapsed_seconds": max(0.0, now - started_at),
@@ -42,7 +43,7 @@ def session_fields(env: Mapping[str, str], started_at: float, now: float) -> dic
 def own_profile(env: Mapping[str, str]) -> SliceProfile | None:
     """This server's slice as it is on its GPU's model; None for an unknown slice."""
     try:
-        return slice_profile_on(env.get("SANDBOX_SLICE", ""), env.get("SANDBOX_GPU_MODEL"))
+        return slice_profile_on(env.get(ServerEnv.SLICE, ""), env.get(ServerEnv.GPU_MODEL))
     except KeyError:
         return None
 
@@ -53,13 +54,13 @@ def budget_fields(env: Mapping[str, str], started_at: float, now: float) -> dict
     profile = own_profile(env)
     weight = float(profile.gpu_hour_weight) if profile else 0.0
     used = weight * max(0.0, now - started_at) / 3600
-    left_at_start = _number(env, "SANDBOX_GPU_HOURS_LEFT")
+    left_at_start = _number(env, ServerEnv.GPU_HOURS_LEFT)
     return {
-        "team": env.get("SANDBOX_TEAM") or None,
+        "team": env.get(ServerEnv.TEAM) or None,
         "weight": weight,
         "gpu_hours_used_this_session": used,
         "gpu_hours_left": None if left_at_start is None else left_at_start - used,
-        "gpu_hours_budget": _number(env, "SANDBOX_GPU_HOURS_BUDGET"),
+        "gpu_hours_budget": _number(env, ServerEnv.GPU_HOURS_BUDGET),
     }
 
 

@@ -9,19 +9,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from extensions.widgets.advice import after_oom
+from spawners.core.server_env import ServerEnv
 
 from .session import apply_hub_view, budget_fields, session_fields, slice_warnings
 
 ENV_KEYS = (
-    "SANDBOX_SLICE",
-    "SANDBOX_IMAGE",
+    ServerEnv.SLICE,
+    ServerEnv.IMAGE,
     "CUDA_VISIBLE_DEVICES",
-    "SANDBOX_SLICE_SIMULATED",
-    "SANDBOX_GPU_UUID",
-    "SANDBOX_GPU_INDEX",
-    "SANDBOX_GPU_MODEL",
-    "SANDBOX_SLICE_MEMORY_GB",
-    "SANDBOX_ALLOCATION_ID",
+    ServerEnv.SLICE_SIMULATED,
+    ServerEnv.GPU_UUID,
+    ServerEnv.GPU_INDEX,
+    ServerEnv.GPU_MODEL,
+    ServerEnv.SLICE_MEMORY_GB,
+    ServerEnv.ALLOCATION_ID,
 )
 
 NvmlReader = Callable[[str], Mapping[str, Any] | None]
@@ -39,14 +40,14 @@ def slice_info(
 ) -> dict[str, Any]:
     """Everything the status bar, the panel and SliceMonitor show. ``hub_view`` is the
     hub's live view of the user (the slices service's api/me) when it could be read."""
-    simulated = env.get("SANDBOX_SLICE_SIMULATED") == "1"
-    memory_gb = env.get("SANDBOX_SLICE_MEMORY_GB", "0")
+    simulated = env.get(ServerEnv.SLICE_SIMULATED) == "1"
+    memory_gb = env.get(ServerEnv.SLICE_MEMORY_GB, "0")
     now = time.time() if now is None else now
     started_at = _STARTED_AT if started_at is None else started_at
-    profile = env.get("SANDBOX_SLICE", "")
+    profile = env.get(ServerEnv.SLICE, "")
     info: dict[str, Any] = {
         "profile": profile,
-        "image": env.get("SANDBOX_IMAGE", ""),
+        "image": env.get(ServerEnv.IMAGE, ""),
         "device_uuid": env.get("CUDA_VISIBLE_DEVICES", ""),
         "simulated": simulated,
         "memory_total_bytes": int(memory_gb) * 10**9 if memory_gb.isdigit() else 0,
@@ -68,5 +69,5 @@ def slice_info(
     info["warnings"] = slice_warnings(info, info["next_slice_up"])
     info["hub_view"] = hub_view is not None
     if hub_view is not None:
-        apply_hub_view(info, hub_view, env.get("SANDBOX_ALLOCATION_ID"), now)
+        apply_hub_view(info, hub_view, env.get(ServerEnv.ALLOCATION_ID), now)
     return info

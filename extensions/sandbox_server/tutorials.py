@@ -25,11 +25,11 @@ from tornado import web
 from extensions.courses.bundle import BundleError, read_folder
 from extensions.courses.merge import Action
 from extensions.courses.puller import merge_folder
+from spawners.core.server_env import ServerEnv
 
 from .handlers import AUTH_RESOURCE
 from .language import server_gettext
 
-SOURCE_ENV = "SANDBOX_TUTORIALS"
 """The environment variable naming the folder of the current tutorials (unset: none)."""
 FOLDER = "tutorials"
 """Where the tutorials go, relative to the server's root folder (the user's home)."""
@@ -84,7 +84,7 @@ def start_merge(log: Any, env: Mapping[str, str], home: Path) -> dict[str, Any]:
     """Start the merge beside the server's start; returns the status it keeps up to date
     (``state``: none, running, done or failed; ``message`` for the user)."""
     _ = server_gettext(env)
-    source = env.get(SOURCE_ENV, "").strip()
+    source = env.get(ServerEnv.TUTORIALS, "").strip()
     if not source:
         return {"state": "none", "message": ""}
     status: dict[str, Any] = {

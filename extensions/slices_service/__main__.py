@@ -13,8 +13,7 @@ from jupyterhub.utils import url_path_join
 from tornado import web
 
 from extensions.service_lifetime import exit_now, listen, until_stopped
-from hub_config.auth import site_teams
-from hub_config.site import load_site
+from hub_config.site import load_site, site_teams
 from hub_config.wiring import ledger_url
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger

@@ -19,6 +19,7 @@ from typing import Any
 import ipywidgets as w
 
 from extensions.sandbox_server.slice_info import NvmlReader, slice_info
+from spawners.core.server_env import ServerEnv
 
 from .advice import Advice, after_oom, after_session
 
@@ -39,7 +40,7 @@ class SliceMonitor(w.VBox):
     ) -> None:
         self.interval = interval
         self.allowed = tuple(allowed) if allowed is not None else None
-        if reader is None and env.get("SANDBOX_SLICE_SIMULATED") != "1":
+        if reader is None and env.get(ServerEnv.SLICE_SIMULATED) != "1":
             from extensions.sandbox_server.nvml_reader import open_reader
 
             reader = open_reader()
@@ -163,7 +164,7 @@ def install_oom_advice(allowed: Iterable[str] | None = None, env: Mapping[str, s
 
     def handler(shell, etype, value, tb, tb_offset=None):  # noqa: ANN001
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        advice = after_oom(env.get("SANDBOX_SLICE", ""), allowed_t)
+        advice = after_oom(env.get(ServerEnv.SLICE, ""), allowed_t)
         if advice is not None:
             print(f"Right-sizing: {advice.reason} Start your server with {advice.slice}.")
         return None

@@ -17,6 +17,7 @@ from spawners.backends.names import server_slug
 from spawners.backends.resources import HostShare
 from spawners.core.environment import MPS_LOG_DIRECTORY, MPS_PIPE_DIRECTORY, mps_directories
 from spawners.core.profiles import SliceKind, slice_profile
+from spawners.core.server_env import ServerEnv
 
 DEVICE_UUID = re.compile(r"^(MIG|GPU)-[A-Za-z0-9-]{1,80}$")
 # A Docker image reference: [registry[:port]/]path[:tag][@digest], lower-case path.
@@ -122,7 +123,7 @@ def container_spec(
     if settings.model_store:
         mount = _path(settings.model_store_mount, "model store mount")
         volumes[_path(settings.model_store, "model store")] = {"bind": mount, "mode": "ro"}
-        env["SANDBOX_MODELS"] = mount
+        env[ServerEnv.MODELS] = mount
     ipc_mode = None
     if profile.kind is SliceKind.MPS:
         # An MPS client talks to its GPU's MPS daemon: exactly that GPU's pipe folder

@@ -34,6 +34,7 @@ from spawners.backends.names import safe_slug
 from spawners.backends.resources import HostShare
 from spawners.core.gpu_models import DEFAULT_MODEL, gfd_product
 from spawners.core.profiles import SliceKind, slice_profile
+from spawners.core.server_env import ServerEnv
 
 LABEL_PREFIX = "sandbox.ai"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
@@ -156,7 +157,7 @@ def slice_pod(
     ``device_name``: the NVML name of the GPU the slice is on."""
     profile = slice_profile(slice_name)
     limits, extra_selector = gpu_resources(slice_name, settings, device_name)
-    env = {"SANDBOX_SLICE": slice_name}
+    env = {ServerEnv.SLICE: slice_name}
     if profile.needs_gpu:
         selector = {**settings.gpu_node_selector, **extra_selector}
         tolerations = tuple(dict(t) for t in settings.gpu_tolerations)
@@ -184,7 +185,7 @@ def slice_pod(
             },
         )
         mounts = ({"name": "models", "mountPath": settings.model_store_mount, "readOnly": True},)
-        env["SANDBOX_MODELS"] = settings.model_store_mount
+        env[ServerEnv.MODELS] = settings.model_store_mount
     for value in selector.values():
         if not LABEL_VALUE.fullmatch(value):
             raise ManifestError("a node selector value is not a label value")

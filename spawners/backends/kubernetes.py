@@ -29,13 +29,14 @@ from spawners.backends.kube_manifest import (
 )
 from spawners.backends.resources import NodeShape, host_share
 from spawners.core.profiles import slice_profile
+from spawners.core.server_env import ServerEnv
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
 ENGINE_DECIDES = (
     "CUDA_VISIBLE_DEVICES",
-    "SANDBOX_GPU_UUID",
-    "SANDBOX_GPU_INDEX",
+    ServerEnv.GPU_UUID,
+    ServerEnv.GPU_INDEX,
     "CUDA_MPS_PIPE_DIRECTORY",
     "CUDA_MPS_LOG_DIRECTORY",
 )

@@ -45,6 +45,7 @@ from spawners.backends.slurm_status import (
 )
 from spawners.core.environment import mps_directories
 from spawners.core.profiles import SliceKind, slice_profile
+from spawners.core.server_env import ServerEnv
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
@@ -52,7 +53,7 @@ QUEUE_POSITION_EVERY_S = 2.0
 LOST_NODE_STATES = frozenset({"NODE_FAIL", "BOOT_FAIL"})
 """Job states that mean the node under a started job failed (its server went with it)."""
 # Set by the engine, not the hub: Slurm decides which device the job gets.
-ENGINE_DECIDES = ("CUDA_VISIBLE_DEVICES", "SANDBOX_GPU_UUID", "SANDBOX_GPU_INDEX")
+ENGINE_DECIDES = ("CUDA_VISIBLE_DEVICES", ServerEnv.GPU_UUID, ServerEnv.GPU_INDEX)
 
 
 @dataclass(frozen=True)
@@ -370,9 +371,9 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
             env.update(self.prefix_environment)
             env["PATH"] = f"{runner.path.rstrip('/')}/bin:/usr/local/bin:/usr/bin:/bin"
             if self.model_store:
-                env["SANDBOX_MODELS"] = self.model_store
+                env[ServerEnv.MODELS] = self.model_store
         elif self.model_store:
-            env["SANDBOX_MODELS"] = self.model_store_mount
+            env[ServerEnv.MODELS] = self.model_store_mount
         return env
 
     def _home(self) -> str:

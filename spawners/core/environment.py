@@ -4,6 +4,7 @@ which slice they hold. Pure: a mapping in, a mapping out."""
 from __future__ import annotations
 
 from .profiles import SliceKind, slice_profile_on
+from .server_env import ServerEnv
 
 MPS_PIPE_DIRECTORY = "/run/nvidia-mps"
 """Default of the site's ``gpus.mps.pipe_directory`` (hub_config/defaults.yaml)."""
@@ -28,23 +29,23 @@ def slice_environment(
     ``SANDBOX_GPU_MODEL`` to show its own GPU-hour weight."""
     profile = slice_profile_on(slice_name, gpu_model)
     env = {
-        "SANDBOX_SLICE": slice_name,
-        "SANDBOX_IMAGE": image,
+        ServerEnv.SLICE: slice_name,
+        ServerEnv.IMAGE: image,
         # Empty, not unset: an unset CUDA_VISIBLE_DEVICES means "every GPU".
         "CUDA_VISIBLE_DEVICES": (device_uuid or "") if profile.needs_gpu else "",
-        "SANDBOX_SLICE_MEMORY_GB": str(profile.memory_gb),
-        "SANDBOX_SLICE_KIND": profile.kind.value,
+        ServerEnv.SLICE_MEMORY_GB: str(profile.memory_gb),
+        ServerEnv.SLICE_KIND: profile.kind.value,
     }
     if gpu_model and profile.needs_gpu:
-        env["SANDBOX_GPU_MODEL"] = gpu_model
+        env[ServerEnv.GPU_MODEL] = gpu_model
     if gpu_uuid:
-        env["SANDBOX_GPU_UUID"] = gpu_uuid
+        env[ServerEnv.GPU_UUID] = gpu_uuid
     if gpu_index is not None:
-        env["SANDBOX_GPU_INDEX"] = str(gpu_index)
+        env[ServerEnv.GPU_INDEX] = str(gpu_index)
     if allocation_id is not None:
-        env["SANDBOX_ALLOCATION_ID"] = str(allocation_id)
+        env[ServerEnv.ALLOCATION_ID] = str(allocation_id)
     if simulated:
-        env["SANDBOX_SLICE_SIMULATED"] = "1"
+        env[ServerEnv.SLICE_SIMULATED] = "1"
     if profile.kind is SliceKind.MPS:
         env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(profile.mps_thread_percentage)
         # Device 0 of the server's own view: the one GPU it can see.

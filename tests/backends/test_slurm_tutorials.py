@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from extensions.sandbox_server.tutorials import SOURCE_ENV
 from hub_config.site import load_site
 from hub_config.wiring import configure
+from spawners.core.server_env import ServerEnv
 from tests.backends import inprocess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,12 +54,12 @@ def test_a_prefix_runner_is_told_where_the_tutorials_are(
     tmp_path: Path, tutorials: str | None, expected: str
 ) -> None:
     env = _env_of(tmp_path, _site(tutorials), "base")
-    assert env[SOURCE_ENV] == expected
+    assert env[ServerEnv.TUTORIALS] == expected
 
 
 def test_a_server_in_an_image_uses_the_images_own(tmp_path: Path) -> None:
     env = _env_of(tmp_path, _site("/shared/tutorials"), "vision")
-    assert SOURCE_ENV not in env
+    assert ServerEnv.TUTORIALS not in env
 
 
 def test_the_setting_must_be_an_absolute_path(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from extensions.courses.hub import (
+from hub_config.services import (
     COURSES_ROLES,
     courses_port,
     courses_service,

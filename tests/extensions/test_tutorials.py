@@ -11,8 +11,9 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from extensions.sandbox_server.tutorials import SOURCE_ENV, merge_tutorials, start_merge
+from extensions.sandbox_server.tutorials import merge_tutorials, start_merge
 from hub_config.backends import REPO, local_tutorials
+from spawners.core.server_env import ServerEnv
 from tests.support.hub import wait_for
 
 LOG = logging.getLogger("test-tutorials")
@@ -57,7 +58,7 @@ def test_the_merge_at_start_reports_success_and_failure(tmp_path: Path) -> None:
     source, home = tmp_path / "source", tmp_path / "home"
     write(source, {"a.ipynb": "a1"})
     home.mkdir()
-    status = start_merge(LOG, {SOURCE_ENV: str(source)}, home)
+    status = start_merge(LOG, {ServerEnv.TUTORIALS: str(source)}, home)
     assert status["state"] in ("running", "done")
     wait_for(lambda: status["state"] == "done", 30, "the merge")
     assert status["written"] == ["a.ipynb"] and status["kept"] == []
@@ -67,7 +68,7 @@ def test_the_merge_at_start_reports_success_and_failure(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     (other / "tutorials").write_text("not a folder")
-    failed = start_merge(LOG, {SOURCE_ENV: str(source)}, other)
+    failed = start_merge(LOG, {ServerEnv.TUTORIALS: str(source)}, other)
     wait_for(lambda: failed["state"] != "running", 30, "the merge")
     assert failed == {
         "state": "failed",
@@ -78,7 +79,7 @@ def test_the_merge_at_start_reports_success_and_failure(tmp_path: Path) -> None:
     assert len({status["merge_id"], failed["merge_id"]}) == 2
     assert (other / "tutorials").read_text() == "not a folder"
 
-    missing = start_merge(LOG, {SOURCE_ENV: str(tmp_path / "gone")}, home)
+    missing = start_merge(LOG, {ServerEnv.TUTORIALS: str(tmp_path / "gone")}, home)
     wait_for(lambda: missing["state"] != "running", 30, "the merge")
     assert missing["state"] == "failed" and "no such folder" in missing["message"]
 
@@ -86,9 +87,11 @@ def test_the_merge_at_start_reports_success_and_failure(tmp_path: Path) -> None:
 def test_local_servers_get_the_checkouts_tutorials_unless_the_hub_names_others(
     tmp_path: Path,
 ) -> None:
-    assert local_tutorials({}) == {SOURCE_ENV: str(REPO / "notebooks")}
+    assert local_tutorials({}) == {ServerEnv.TUTORIALS: str(REPO / "notebooks")}
     assert (REPO / "notebooks" / "00-getting-started.ipynb").is_file()
-    assert local_tutorials({SOURCE_ENV: str(tmp_path)}) == {SOURCE_ENV: str(tmp_path)}
+    assert local_tutorials({ServerEnv.TUTORIALS: str(tmp_path)}) == {
+        ServerEnv.TUTORIALS: str(tmp_path)
+    }
     # configure() hands it to every local server in its environment.
     from hub_config.backends import configure_backend
     from hub_config.site import load_site
@@ -96,4 +99,4 @@ def test_local_servers_get_the_checkouts_tutorials_unless_the_hub_names_others(
     (tmp_path / "site.yaml").write_text("site: {name: t}\n")
     c = Config()
     configure_backend(c, load_site(tmp_path / "site.yaml", env={}), tmp_path, env={})
-    assert c.Spawner.environment.get_value({})[SOURCE_ENV] == str(REPO / "notebooks")
+    assert c.Spawner.environment.get_value({})[ServerEnv.TUTORIALS] == str(REPO / "notebooks")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from extensions.sandbox_server.tutorials import SOURCE_ENV
+from spawners.core.server_env import ServerEnv
 from tests.extensions.support import build_labextension, chromium, log_in
 from tests.support.hub import Hub, wait_for
 
@@ -82,7 +82,7 @@ def code_of(hub: Hub, name: str) -> str:
 
 def test_first_start_copies_and_a_new_version_keeps_the_users_edit(make_hub, source: Path) -> None:
     publish(source, {"intro.ipynb": "x = 1", "domain/task.ipynb": "y = 1"})
-    hub = make_hub(**{SOURCE_ENV: str(source)})
+    hub = make_hub(**{ServerEnv.TUTORIALS: str(source)})
     hub.ensure_user(USER)
 
     first = start_and_merge(hub)

@@ -1,5 +1,8 @@
-"""How the hub runs the `courses` service: its service entry, roles, and what servers
-need to reach it. hub_config/wiring.py adds these to JupyterHub's config."""
+"""The hub's managed services as JupyterHub service and role definitions: the courses
+service (its port, its entry, where servers reach it), the idle culler and the quota
+enforcer. hub_config/wiring.py adds them to JupyterHub's config. The services' code lives
+in extensions/; this module names only the modules to run, so the hub's configuration
+imports nothing of theirs."""
 
 from __future__ import annotations
 
@@ -10,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from hub_config.ports import LOOPBACK, InternalAddress
+from hub_config.site import Site, site_teams
+from spawners.core.policy import parse_duration
+from spawners.core.server_env import ServerEnv
+
+# --- courses -----------------------------------------------------------------------------
 
 PASSED_THROUGH = (
     "SANDBOX_COURSES_NOTEBOOKS",
@@ -88,11 +96,77 @@ def courses_service(
 def server_environment(service: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     """Where a user's server finds the service (it pulls and hands in with its own
     token): at hub.internal_url, unless SANDBOX_COURSES_URL names another address."""
-    url = env.get("SANDBOX_COURSES_URL") or service["url"] + "/services/courses/"
-    return {"SANDBOX_COURSES_URL": url}
+    url = env.get(ServerEnv.COURSES_URL) or service["url"] + "/services/courses/"
+    return {ServerEnv.COURSES_URL: url}
 
 
 COURSES_ROLES: list[dict[str, Any]] = [
     # Course membership is read from the hub's groups, nothing more.
     {"name": "courses-service", "scopes": ["read:users:groups"], "services": ["courses"]},
 ]
+
+
+# --- idle culler and quota ---------------------------------------------------------------
+
+Definition = tuple[dict[str, Any] | None, dict[str, Any] | None]
+
+
+def idle_timeouts(site: Site) -> list[int]:
+    """Every idle timeout in use: the site default and each team role's."""
+    raw = site["hub"]["culler"]["idle_timeout"]
+    out = [] if raw is None else [parse_duration(raw)]
+    for team in site_teams(site.doc).teams:
+        for policy in (team.policy, team.instructor_policy):
+            if policy is not None and policy.idle_timeout is not None:
+                out.append(policy.idle_timeout)
+    return out
+
+
+def culler_service(site: Site, env: dict[str, str]) -> Definition:
+    """jupyterhub-idle-culler with the per-team arbiter, unless nothing can idle out."""
+    culler = site["hub"]["culler"]
+    timeouts = idle_timeouts(site)
+    if not culler["enabled"] or not timeouts:
+        return None, None
+    service = {
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            # jupyterhub-idle-culler, ending promptly when the hub stops it or is gone.
+            "extensions.quota.culler",
+            # The arbiter applies each team's own timeout; the culler's is the shortest.
+            f"--timeout={min(timeouts)}",
+            f"--cull-every={culler['check_every']}",
+        ],
+        "environment": env,
+    }
+    role = {
+        "name": "idle-culler",
+        "scopes": [
+            "list:users",
+            "read:users:activity",
+            "read:users:groups",
+            "read:servers",
+            "delete:servers",
+        ],
+        "services": ["idle-culler"],
+    }
+    return service, role
+
+
+def quota_service(site: Site, env: dict[str, str]) -> Definition:
+    """The session-length and budget enforcer; only a hub with teams has limits."""
+    if not site_teams(site.doc):
+        return None, None
+    service = {
+        "name": "quota",
+        "command": [sys.executable, "-m", "extensions.quota"],
+        "environment": env,
+    }
+    role = {
+        "name": "quota",
+        "scopes": ["read:users:groups", "read:servers", "delete:servers"],
+        "services": ["quota"],
+    }
+    return service, role
