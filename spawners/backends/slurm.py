@@ -46,6 +46,7 @@ from spawners.backends.slurm_status import (
 from spawners.core.environment import mps_directories
 from spawners.core.profiles import SliceKind, slice_profile
 from spawners.core.server_env import ServerEnv
+from spawners.i18n import N_
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 
@@ -329,7 +330,8 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._last_position_check = 0.0
-        self._last_pending_message = ""
+        self._last_pending: dict[str, Any] | None = None
+        """What the last pending message said (told once per change)."""
         self._granted_recorded = False
 
     # --- what the engine gets ------------------------------------------------------
@@ -515,7 +517,12 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
         self.job_status = ""
         self._granted_recorded = False
         self._ctx.ledger.record_engine(record.id, engine_ref=self.engine_reference())
-        self._emit(35, f"submitted Slurm job {self.job_id} for a {record.slice_name} slice")
+        self._emit(
+            35,
+            N_("submitted Slurm job %(job)s for a %(slice)s slice"),
+            job=self.job_id,
+            slice=record.slice_name,
+        )
         return self.job_id
 
     async def query_job_status(self) -> JobStatus:
@@ -575,11 +582,16 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
             )
         except (SlurmCommandError, OSError, TimeoutError):
             position = None
-        where = f", position {position}" if position else ""
-        message = f"pending: waiting for a {record.slice_name} slice{where} ({view.reason})"
-        if message != self._last_pending_message:
-            self._last_pending_message = message
-            self._emit(40, message)
+        params = {"slice": record.slice_name, "reason": view.reason, "position": position}
+        if params != self._last_pending:
+            self._last_pending = params
+            if position:
+                msgid = N_(
+                    "pending: waiting for a %(slice)s slice, position %(position)s (%(reason)s)"
+                )
+            else:
+                msgid = N_("pending: waiting for a %(slice)s slice (%(reason)s)")
+            self._emit(40, msgid, **params)
 
     async def _record_grant(self, env: dict[str, str]) -> None:
         record = self.allocation
@@ -594,7 +606,15 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
         granted = ";".join(g.describe() for g in grants) or None
         if granted:
             self._ctx.ledger.record_engine(record.id, device_uuid=granted)
-        self._emit(45, f"Slurm job {self.job_id} is running" + (f" ({granted})" if granted else ""))
+        if granted:
+            self._emit(
+                45,
+                N_("Slurm job %(job)s is running (%(granted)s)"),
+                job=self.job_id,
+                granted=granted,
+            )
+        else:
+            self._emit(45, N_("Slurm job %(job)s is running"), job=self.job_id)
 
     async def cancel_batch_job(self) -> None:
         if not self.job_id:
