@@ -16,6 +16,7 @@ import pytest
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 from jupyterhub._data import DATA_FILES_PATH
 
+import hub_config.native
 from hub_config.i18n import TEMPLATES
 from spawners.i18n import translations
 
@@ -73,8 +74,9 @@ def test_every_nativeauthenticator_page_is_overridden() -> None:
 
 
 def native_messages() -> list[str]:
-    """Every message NativeAuthenticator's handlers give its pages (what they assign to
-    ``message`` or ``error``), f-strings filled with SAMPLES."""
+    """Every message NativeAuthenticator's handlers, and the hub's login handler that
+    replaces its own, give its pages (what they assign to ``message`` or ``error``),
+    f-strings filled with SAMPLES."""
 
     def text(node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -91,7 +93,8 @@ def native_messages() -> list[str]:
         return None
 
     found = []
-    for node in ast.walk(ast.parse((NATIVE / "handlers.py").read_text())):
+    sources = [NATIVE / "handlers.py", Path(hub_config.native.__file__)]
+    for node in ast.walk(ast.parse("\n".join(p.read_text() for p in sources))):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, ast.Name) and target.id in ("message", "error"):
@@ -105,6 +108,7 @@ def test_nativeauthenticators_messages_are_found() -> None:
     messages = native_messages()
     assert "Your information has been sent to the admin." in messages
     assert "The password for kim has been changed successfully" in messages
+    assert "Your sign-up has not been approved by an administrator yet." in messages
     assert len(messages) >= 15
 
 
