@@ -187,3 +187,7 @@ def test_native_pages_in_korean_and_english() -> None:
     ]
     area = render("authorization-area.html", "ko", users=users, ask_email=False)
     assert "사용자 승인" in area and "아니요" in area and 'href="/hub/authorize/lee"' in area
+    # The English row as NativeAuthenticator shows it: one "No" cell, the pending approval.
+    english_area = render("authorization-area.html", "en", users=users, ask_email=False)
+    row = english_area[english_area.index("<tr id=lee>") :].split("</tr>")[0]
+    assert re.findall(r"<td>([^<]*)</td>", row) == ["lee", "Off", "No"]
