@@ -94,6 +94,11 @@ class SliceSpawnerMixin(Spawner):
     capacity_refusal_status = 409
     """HTTP status of a refusal for lack of capacity (the request was fine; the GPUs are full)."""
 
+    engine_chooses_device = False
+    """The engine picks the GPU and sets CUDA_VISIBLE_DEVICES itself (Slurm's gres,
+    Kubernetes' device plugin): the server's environment leaves the hub's view of the
+    device out (spawners/core/environment.py)."""
+
     allocation: AllocationRecord | None = None
 
     def __init__(self, **kwargs: Any) -> None:
@@ -435,6 +440,7 @@ class SliceSpawnerMixin(Spawner):
             simulated=record.simulated,
             allocation_id=record.id,
             gpu_model=self._ctx.inventory.gpu_model(record.gpu_uuid),
+            engine_chooses_device=self.engine_chooses_device,
         )
         env.update(self.policy_env(record))
         return env

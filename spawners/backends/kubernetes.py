@@ -28,18 +28,8 @@ from spawners.backends.kube_manifest import (
     slice_pod,
 )
 from spawners.backends.resources import NodeShape, host_share
-from spawners.core.profiles import slice_profile
-from spawners.core.server_env import ServerEnv
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
-
-ENGINE_DECIDES = (
-    "CUDA_VISIBLE_DEVICES",
-    ServerEnv.GPU_UUID,
-    ServerEnv.GPU_INDEX,
-    "CUDA_MPS_PIPE_DIRECTORY",
-    "CUDA_MPS_LOG_DIRECTORY",
-)
 
 
 class _ConfiguredNamespace(Spawner):
@@ -68,6 +58,8 @@ class _ConfiguredNamespace(Spawner):
 
 
 class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner, _ConfiguredNamespace):
+    engine_chooses_device = True  # the device plugin sets CUDA_VISIBLE_DEVICES
+
     engine_name = Unicode(
         "kubernetes", help="""Engine recorded with each allocation (namespace/pod as its ref)."""
     )
@@ -244,9 +236,6 @@ class KubeSliceSpawner(SliceSpawnerMixin, KubeSpawner, _ConfiguredNamespace):
 
     def slice_env(self, record: AllocationRecord) -> dict[str, str]:
         env = super().slice_env(record)
-        if slice_profile(record.slice_name).needs_gpu:
-            for key in ENGINE_DECIDES:
-                env.pop(key, None)
         env.update(self.pod_slice(record).environment)
         return env
 

@@ -54,7 +54,6 @@ QUEUE_POSITION_EVERY_S = 2.0
 LOST_NODE_STATES = frozenset({"NODE_FAIL", "BOOT_FAIL"})
 """Job states that mean the node under a started job failed (its server went with it)."""
 # Set by the engine, not the hub: Slurm decides which device the job gets.
-ENGINE_DECIDES = ("CUDA_VISIBLE_DEVICES", ServerEnv.GPU_UUID, ServerEnv.GPU_INDEX)
 
 
 @dataclass(frozen=True)
@@ -172,6 +171,8 @@ class CheckedSlurmSpawner(SlurmSpawner):
 
 
 class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
+    engine_chooses_device = True  # the job's gres: Slurm sets CUDA_VISIBLE_DEVICES
+
     engine_name = Unicode(
         "slurm",
         help="""Engine recorded with each allocation; reconciliation asks squeue about it.""",
@@ -365,9 +366,6 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
 
     def slice_env(self, record: AllocationRecord) -> dict[str, str]:
         env = super().slice_env(record)
-        if slice_profile(record.slice_name).needs_gpu:
-            for key in ENGINE_DECIDES:
-                env.pop(key, None)
         runner = self.runner_for(record.image)
         if runner.kind == "prefix":
             env.update(self.prefix_environment)

@@ -22,25 +22,30 @@ def slice_environment(
     simulated: bool,
     allocation_id: int | None,
     gpu_model: str | None = None,
+    engine_chooses_device: bool = False,
 ) -> dict[str, str]:
     """``gpu_model``: the catalogue key of the GPU the slice is on (``h200-141gb``; None
     or "" for none or a model the catalogue lacks). The slice's figures are those it has
     on that model (a whole H200: 141 GB), and the server learns the model from
-    ``SANDBOX_GPU_MODEL`` to show its own GPU-hour weight."""
+    ``SANDBOX_GPU_MODEL`` to show its own GPU-hour weight.
+
+    ``engine_chooses_device``: the engine picks the GPU and sets CUDA_VISIBLE_DEVICES
+    itself (Slurm's gres, Kubernetes' device plugin), so the hub's view of the device,
+    its UUID and index are left out for a slice on a GPU; a cpu slice still hides every
+    GPU."""
     profile = slice_profile_on(slice_name, gpu_model)
-    env = {
-        ServerEnv.SLICE: slice_name,
-        ServerEnv.IMAGE: image,
+    env = {ServerEnv.SLICE: slice_name, ServerEnv.IMAGE: image}
+    hub_places = not (engine_chooses_device and profile.needs_gpu)
+    if hub_places:
         # Empty, not unset: an unset CUDA_VISIBLE_DEVICES means "every GPU".
-        "CUDA_VISIBLE_DEVICES": (device_uuid or "") if profile.needs_gpu else "",
-        ServerEnv.SLICE_MEMORY_GB: str(profile.memory_gb),
-        ServerEnv.SLICE_KIND: profile.kind.value,
-    }
+        env["CUDA_VISIBLE_DEVICES"] = (device_uuid or "") if profile.needs_gpu else ""
+    env[ServerEnv.SLICE_MEMORY_GB] = str(profile.memory_gb)
+    env[ServerEnv.SLICE_KIND] = profile.kind.value
     if gpu_model and profile.needs_gpu:
         env[ServerEnv.GPU_MODEL] = gpu_model
-    if gpu_uuid:
+    if gpu_uuid and hub_places:
         env[ServerEnv.GPU_UUID] = gpu_uuid
-    if gpu_index is not None:
+    if gpu_index is not None and hub_places:
         env[ServerEnv.GPU_INDEX] = str(gpu_index)
     if allocation_id is not None:
         env[ServerEnv.ALLOCATION_ID] = str(allocation_id)

@@ -9,6 +9,8 @@ import requests
 from tests.support.hub import Hub
 from tests.support.oidc import oidc_login, teams_hub
 
+pytestmark = pytest.mark.integration
+
 TEAMS = """
   startup-alpha:
     kind: startup

@@ -14,6 +14,8 @@ import requests
 from tests.support.hub import Hub, wait_for
 from tests.support.oidc import oidc_login, teams_hub
 
+pytestmark = pytest.mark.integration
+
 TEAMS = """
   idle-lab:
     kind: course

@@ -13,6 +13,8 @@ import pytest
 from tests.support.hub import Hub, wait_for
 from tests.support.oidc import oidc_login, teams_hub
 
+pytestmark = pytest.mark.integration
+
 TEAMS = """
   startup-alpha:
     kind: startup

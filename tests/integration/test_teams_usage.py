@@ -15,6 +15,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.hub import Hub
 from tests.support.oidc import oidc_login, teams_hub
 
+pytestmark = pytest.mark.integration
+
 TEAMS = """
   startup-alpha:
     kind: startup

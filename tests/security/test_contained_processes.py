@@ -58,7 +58,7 @@ def _detach(kernel: Kernel) -> str:
 def test_a_detached_process_dies_with_the_stopped_server(make_hub) -> None:  # noqa: F811
     require_root("per-server cgroups need root")
     hub: Hub = make_hub(SITE)
-    assert hub.spawn("bob", {"image": "base", "slice": "1g.10gb"}).status_code in (201, 202)
+    assert hub.spawn("bob", {"image": "base", "slice": "7g.80gb"}).status_code in (201, 202)
     hub.wait_ready("bob")
     [held] = hub.allocations()
     kernel = Kernel(hub, "bob")
@@ -72,8 +72,9 @@ def test_a_detached_process_dies_with_the_stopped_server(make_hub) -> None:  # n
     assert not any(p.parent.exists() for p in cgroup.paths.values()), "the hub's group, empty"
     assert hub.allocations() == []
 
-    # The next user gets that very device, and nothing of bob's runs on it.
-    assert hub.spawn("alice", {"image": "base", "slice": "1g.10gb"}).status_code in (201, 202)
+    # The next user gets that very device (a 7g.80gb has one place on the GPU), and
+    # nothing of bob's runs on it.
+    assert hub.spawn("alice", {"image": "base", "slice": "7g.80gb"}).status_code in (201, 202)
     hub.wait_ready("alice")
     [now] = hub.allocations()
     assert now["device_uuid"] == held["device_uuid"] and now["user"] == "alice"
