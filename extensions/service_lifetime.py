@@ -15,12 +15,18 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from typing import Any
+
+from tornado import web
+from tornado.httpserver import HTTPServer
 
 HUB_CHECK_SECONDS = 1.0
 """How often a service checks that its hub still runs."""
 BIND_RETRY_SECONDS = 10.0
 """How long a service keeps trying for a port that a leftover is about to free."""
+DRAIN_SECONDS = 2.0
+"""How long a stopping service lets the requests it is answering finish."""
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -87,15 +93,37 @@ def interrupt_on_stop(interval: float = HUB_CHECK_SECONDS) -> None:
     threading.Thread(target=watch, name="exit-with-hub", daemon=True).start()
 
 
-def listen(app: Any, port: int, **kwargs: Any) -> None:
+def listen(app: Any, port: int, **kwargs: Any) -> HTTPServer:
     """``app.listen``, waiting a little while the port is held by a leftover service of
     an earlier hub (which leaves within HUB_CHECK_SECONDS of that hub's death)."""
     deadline = time.monotonic() + BIND_RETRY_SECONDS
     while True:
         try:
-            app.listen(port, **kwargs)
-            return
+            return app.listen(port, **kwargs)
         except OSError as e:
             if e.errno != errno.EADDRINUSE or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+_ANSWERING: weakref.WeakSet[web.RequestHandler] = weakref.WeakSet()
+
+
+class FinishedOnStop(web.RequestHandler):
+    """A handler whose request a stopping service lets finish: when the loop ends,
+    asyncio cancels every task, and tornado answers a cancelled handler with a bare 500
+    (a request that asked the hub just as it died would get that, not its 503)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _ANSWERING.add(self)
+
+
+async def drain(server: HTTPServer, grace: float = DRAIN_SECONDS) -> None:
+    """Stop taking connections, then wait (at most `grace` seconds) for the requests
+    being answered to finish."""
+    server.stop()
+    deadline = time.monotonic() + grace
+    # tornado keeps no public "finished" flag; _finished is what finish() sets.
+    while any(not h._finished for h in list(_ANSWERING)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)

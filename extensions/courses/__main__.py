@@ -17,7 +17,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from extensions.service_lifetime import exit_now, listen, until_stopped
+from extensions.service_lifetime import drain, exit_now, listen, until_stopped
 from hub_config.services import remember_courses_port
 from hub_config.site import load_site
 
@@ -87,7 +87,7 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
 async def serve() -> None:
     app = make_app()
     port = int(os.environ["SANDBOX_COURSES_PORT"])
-    listen(
+    server = listen(
         app,
         port,
         address=os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1"),
@@ -98,6 +98,7 @@ async def serve() -> None:
     # The hub stops its services with a signal: end at once and quietly, without a
     # traceback. A hub that died without stopping us: end too, and free the port.
     await until_stopped()
+    await drain(server)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
+from extensions.service_lifetime import FinishedOnStop
 from spawners.i18n import SOURCE_LANGUAGE
 from spawners.i18n.web import language_cookie, request_language
 
@@ -38,7 +39,7 @@ class Busy(web.HTTPError):
         super().__init__(429, message)
 
 
-class CourseHandler(HubOAuthenticated, web.RequestHandler):
+class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
     def initialize(
         self,
         service: CourseService,

@@ -12,7 +12,7 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
-from extensions.service_lifetime import exit_now, listen, until_stopped
+from extensions.service_lifetime import FinishedOnStop, drain, exit_now, listen, until_stopped
 from hub_config.site import load_site, site_teams
 from hub_config.wiring import ledger_url
 from spawners.inventory.select import inventory_for_site
@@ -24,7 +24,7 @@ from .usage_api import usage_routes
 from .views import allocations_view, inventory_view
 
 
-class ApiHandler(HubOAuthenticated, web.RequestHandler):
+class ApiHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
     def initialize(self, ledger: Ledger, inventory) -> None:
         self.ledger = ledger
         self.inventory = inventory
@@ -100,9 +100,10 @@ async def serve() -> None:
     app = make_app()
     # hub.internal_url's address (hub_config/ports.py): where servers reach the service.
     address = os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1")
-    listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=address)
+    server = listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=address)
     # The hub's stop signal or the hub's death (extensions/service_lifetime.py).
     await until_stopped()
+    await drain(server)
 
 
 def main() -> None:

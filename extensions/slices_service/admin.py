@@ -17,6 +17,7 @@ from markupsafe import Markup
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from extensions.service_lifetime import FinishedOnStop
 from spawners.i18n import SOURCE_LANGUAGE
 from spawners.i18n.web import (
     language_cookie,
@@ -34,7 +35,7 @@ STATIC = Path(__file__).parent / "static"
 TEMPLATES = template_environment(Path(__file__).parent / "templates")
 
 
-class AdminHandler(HubOAuthenticated, web.RequestHandler):
+class AdminHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
     def initialize(self, ledger: Ledger, inventory: Any, prefix: str) -> None:
         self.ledger = ledger
         self.inventory = inventory

@@ -14,6 +14,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from extensions.service_lifetime import FinishedOnStop
 from spawners.core.policy import Teams
 from spawners.core.usage import usage_rows
 from spawners.ledger.ledger import Ledger
@@ -23,7 +24,7 @@ from .authz import READ_ALL, READ_METRICS, require
 from .metrics import CONTENT_TYPE, render_metrics
 
 
-class UsageApiHandler(HubOAuthenticated, web.RequestHandler):
+class UsageApiHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
     def initialize(self, ledger: Ledger, inventory: Any, teams: Teams) -> None:
         self.ledger = ledger
         self.inventory = inventory
