@@ -1,4 +1,4 @@
-"""`python -m bench [allocator] [spawn] [engines] [warnings] [--quick]`: run benchmarks, print tables, write
+"""`python -m bench [allocator] [spawn] [engines] [load] [notebooks] [warnings] [--quick]`: run benchmarks, print tables, write
 JSON results to .cache/bench/<name>.json. With no name, run them all."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import allocator, engines, load, spawn, topologies
+from . import allocator, engines, load, notebooks, spawn, topologies
 from .report import write
 
 BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable]] = {
@@ -29,6 +29,10 @@ BENCHMARKS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Call
     "engines": (
         lambda a: engines.run(spawns=a.spawns or (3 if a.quick else engines.SPAWNS)),
         engines.render,
+    ),
+    "notebooks": (
+        lambda a: notebooks.run(rounds=1 if a.quick else notebooks.ROUNDS),
+        notebooks.render,
     ),
     "warnings": (
         lambda a: topologies.run(samples=1 if a.quick else topologies.SAMPLES),

@@ -13,6 +13,26 @@ import nbformat
 from nbclient import NotebookClient
 
 
+def headless_environment(models: Path) -> dict[str, str | None]:
+    """The make-run environment a notebook runs in headless: no preloaded model store
+    (an empty ``models`` folder), the models that ship in packages, no GPU, no slice
+    (None: unset)."""
+    return {
+        "SANDBOX_MODELS": str(models),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        # Other tests (and other projects' jobs) share these 2 cores: OpenMP threads that
+        # spin while waiting make torch up to 8x slower under contention; passive waiting
+        # keeps the notebooks' run times stable.
+        "OMP_WAIT_POLICY": "PASSIVE",
+        "MPLBACKEND": "Agg",
+        "SANDBOX_SLICE": None,
+        "SANDBOX_IMAGE": None,
+        "SANDBOX_SLICE_SIMULATED": None,
+    }
+
+
 def parameters_index(nb: nbformat.NotebookNode) -> int:
     tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
     if len(tagged) != 1:

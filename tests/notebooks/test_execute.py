@@ -12,7 +12,7 @@ import pytest
 from tests.support.dockerd import require_tool
 
 from .conftest import NOTEBOOKS, TIMINGS, all_notebooks
-from .runner import execute, save_timing, text_output
+from .runner import execute, headless_environment, save_timing, text_output
 
 BUDGET_S = 90.0
 
@@ -110,17 +110,11 @@ def check_contract(data: dict) -> None:
 @pytest.fixture
 def headless_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The make-run environment: no preloaded model store, the packaged models only."""
-    monkeypatch.setenv("SANDBOX_MODELS", str(tmp_path_factory.mktemp("no-store")))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    # Other tests (and other projects' jobs) share these 2 cores: OpenMP threads that
-    # spin while waiting make torch up to 8x slower under contention; passive waiting
-    # keeps the notebooks' run times stable.
-    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    for var in ("SANDBOX_SLICE", "SANDBOX_IMAGE", "SANDBOX_SLICE_SIMULATED"):
-        monkeypatch.delenv(var, raising=False)
+    for var, value in headless_environment(tmp_path_factory.mktemp("no-store")).items():
+        if value is None:
+            monkeypatch.delenv(var, raising=False)
+        else:
+            monkeypatch.setenv(var, value)
     return Path(os.environ["SANDBOX_MODELS"])
 
 
