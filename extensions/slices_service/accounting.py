@@ -39,7 +39,9 @@ class RangeError(ValueError):
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def _instant(raw: str, name: str) -> float:
+def parse_instant(raw: str, name: str) -> float:
+    """A time given as ISO 8601 (UTC when no offset) or unix seconds; ``name`` words the
+    error."""
     raw = raw.strip()
     if re.fullmatch(r"\d{1,12}(\.\d+)?", raw):
         return float(raw)
@@ -61,8 +63,8 @@ def parse_range(args: Mapping[str, str], now: float) -> tuple[float, float]:
         start = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC).timestamp()
         return period_bounds(start, Period.MONTH)
     default_since, default_until = period_bounds(now, Period.MONTH)
-    since = _instant(args["since"], "since") if args.get("since") else default_since
-    until = _instant(args["until"], "until") if args.get("until") else default_until
+    since = parse_instant(args["since"], "since") if args.get("since") else default_since
+    until = parse_instant(args["until"], "until") if args.get("until") else default_until
     if until <= since:
         raise RangeError("until must be after since")
     return since, until
