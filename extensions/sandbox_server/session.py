@@ -1,42 +1,46 @@
 """Time and budget left for this server, and the warnings the user should see. Pure.
 
-The hub's team policy may put these in the server's environment (all optional):
-``SANDBOX_SESSION_ENDS_AT`` (unix seconds when the session is stopped),
-``SANDBOX_GPU_HOURS_LEFT`` (the team's GPU-hours left when the server started),
-``SANDBOX_GPU_HOURS_BUDGET`` (the team's budget for the period) and ``SANDBOX_TEAM``.
-Without them the fields are null and no warning is raised. The slice's GPU-hour weight is
-the one it has on its own GPU's model (``SANDBOX_GPU_MODEL``, set by the hub): an A100
-40GB's ``1g.10gb`` is a quarter of its GPU, an H100's a seventh."""
+The hub's team policy may put these in the server's environment (all optional; names,
+formats and the rules both sides share are in spawners/core/server_env.py):
+``SANDBOX_SESSION_ENDS_AT`` (unix seconds when the session is stopped) with
+``SANDBOX_SESSION_WARN_BEFORE`` (the team's warn_before: how long before that end the
+session is warned of, as the hub's own notices are), ``SANDBOX_GPU_HOURS_LEFT`` (the
+binding budget's GPU-hours left when the server started), ``SANDBOX_GPU_HOURS_BUDGET``
+(that budget's limit for the period) and ``SANDBOX_TEAM``. Without them the fields are
+null and no warning is raised. The slice's GPU-hour weight is the one it has on its own
+GPU's model (``SANDBOX_GPU_MODEL``, set by the hub): an A100 40GB's ``1g.10gb`` is a
+quarter of its GPU, an H100's a seventh."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from spawners.core.profiles import SliceProfile, slice_profile_on
-from spawners.core.server_env import ServerEnv
+from spawners.core.server_env import (
+    ServerEnv,
+    binding_budget,
+    env_number,
+    session_warn_before,
+    warning_due,
+)
 
-SESSION_WARN_S = 15 * 60
 SESSION_CRITICAL_S = 5 * 60
+"""The last minutes of a session: its warning turns critical. Also the lead time of a
+session whose hub gave none (``SANDBOX_SESSION_WARN_BEFORE`` missing)."""
 BUDGET_WARN_FRACTION = 0.1
 MEMORY_WARN_FRACTION = 0.9
 
 
-def _number(env: Mapping[str, str], key: str) -> float | None:
-    try:
-        value = float(env.get(key, ""))
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None
-
-
 def session_fields(env: Mapping[str, str], started_at: float, now: float) -> dict[str, Any]:
-    ends_at = _number(env, ServerEnv.SESSION_ENDS_AT)
+    ends_at = env_number(env, ServerEnv.SESSION_ENDS_AT)
     return {
         "started_at": started_at,
         "elapsed_seconds": max(0.0, now - started_at),
         "ends_at": ends_at,
         "seconds_left": None if ends_at is None else max(0.0, ends_at - now),
+        "warn_before": None if ends_at is None else session_warn_before(env, SESSION_CRITICAL_S),
     }
 
 
@@ -54,13 +58,13 @@ def budget_fields(env: Mapping[str, str], started_at: float, now: float) -> dict
     profile = own_profile(env)
     weight = float(profile.gpu_hour_weight) if profile else 0.0
     used = weight * max(0.0, now - started_at) / 3600
-    left_at_start = _number(env, ServerEnv.GPU_HOURS_LEFT)
+    left_at_start = env_number(env, ServerEnv.GPU_HOURS_LEFT)
     return {
         "team": env.get(ServerEnv.TEAM) or None,
         "weight": weight,
         "gpu_hours_used_this_session": used,
         "gpu_hours_left": None if left_at_start is None else left_at_start - used,
-        "gpu_hours_budget": _number(env, ServerEnv.GPU_HOURS_BUDGET),
+        "gpu_hours_budget": env_number(env, ServerEnv.GPU_HOURS_BUDGET),
     }
 
 
@@ -71,8 +75,11 @@ def _warning(code: str, level: str, message: str) -> dict[str, str]:
 def slice_warnings(info: Mapping[str, Any], next_slice_up: str | None = None) -> list[dict]:
     """What the status bar and panel warn about, most urgent first."""
     out = []
-    left = (info.get("session") or {}).get("seconds_left")
-    if left is not None and left <= SESSION_WARN_S:
+    session = info.get("session") or {}
+    left = session.get("seconds_left")
+    warn_before = session.get("warn_before")
+    warn_before = SESSION_CRITICAL_S if warn_before is None else warn_before
+    if left is not None and warning_due(left, warn_before):
         level = "critical" if left <= SESSION_CRITICAL_S else "warning"
         out.append(
             _warning(
@@ -110,6 +117,17 @@ def slice_warnings(info: Mapping[str, Any], next_slice_up: str | None = None) ->
     return sorted(out, key=lambda w: order[w["level"]])
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _figure(value: Any) -> float | None:
+    """A number of the hub's JSON answer; anything else (a bool too) is no figure."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
 _COVERS = {
     "session-limit": {"session-ending"},
     "member-budget": {"budget-low", "budget-exhausted"},
@@ -123,15 +141,17 @@ def apply_hub_view(
     """Fold the hub's live view of this user (the slices service's ``api/me``) into
     ``info``: GPU-hours left now, this server's stop deadline, and the hub's notices,
     which replace the local estimates they cover."""
-    budget = me.get("budget") if isinstance(me.get("budget"), Mapping) else {}
-    left = budget.get("left")
-    if isinstance(left, int | float):
-        member = budget.get("member") if isinstance(budget.get("member"), Mapping) else {}
-        team = budget.get("team") if isinstance(budget.get("team"), Mapping) else {}
-        binding = member if member.get("left") == left else team
-        info["budget"]["gpu_hours_left"] = float(left)
-        if isinstance(binding.get("limit"), int | float):
-            info["budget"]["gpu_hours_budget"] = float(binding["limit"])
+    budget = _mapping(me.get("budget"))
+    member, team = _mapping(budget.get("member")), _mapping(budget.get("team"))
+    binding = binding_budget(
+        _figure(member.get("left")),
+        _figure(member.get("limit")),
+        _figure(team.get("left")),
+        _figure(team.get("limit")),
+    )
+    if binding is not None:
+        info["budget"]["gpu_hours_left"] = binding.left
+        info["budget"]["gpu_hours_budget"] = binding.limit
         info["budget"]["source"] = "hub"
     if isinstance(me.get("team"), str):
         info["budget"]["team"] = me["team"]

@@ -16,7 +16,7 @@ from .session import apply_hub_view, budget_fields, session_fields, slice_warnin
 ENV_KEYS = (
     ServerEnv.SLICE,
     ServerEnv.IMAGE,
-    "CUDA_VISIBLE_DEVICES",
+    ServerEnv.VISIBLE_DEVICES,
     ServerEnv.SLICE_SIMULATED,
     ServerEnv.GPU_UUID,
     ServerEnv.GPU_INDEX,
@@ -48,7 +48,7 @@ def slice_info(
     info: dict[str, Any] = {
         "profile": profile,
         "image": env.get(ServerEnv.IMAGE, ""),
-        "device_uuid": env.get("CUDA_VISIBLE_DEVICES", ""),
+        "device_uuid": env.get(ServerEnv.VISIBLE_DEVICES, ""),
         "simulated": simulated,
         "memory_total_bytes": int(memory_gb) * 10**9 if memory_gb.isdigit() else 0,
         "memory_used_bytes": None,

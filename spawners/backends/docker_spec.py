@@ -111,11 +111,11 @@ def container_spec(
         if settings.device_requests:
             requests = (request,)
         env["NVIDIA_VISIBLE_DEVICES"] = device_uuid
-        env["CUDA_VISIBLE_DEVICES"] = device_uuid
+        env[ServerEnv.VISIBLE_DEVICES] = device_uuid
     else:
         # "void": the NVIDIA runtime gives the container no GPU at all.
         env["NVIDIA_VISIBLE_DEVICES"] = "void"
-        env["CUDA_VISIBLE_DEVICES"] = ""
+        env[ServerEnv.VISIBLE_DEVICES] = ""
     if not VOLUME_PREFIX.fullmatch(settings.home_volume_prefix):
         raise SpecError("the home volume prefix is not a Docker volume name")
     home = f"{settings.home_volume_prefix}-{server_slug(user, '', 40)}"
@@ -135,7 +135,7 @@ def container_spec(
         folders = mps_directories(
             settings.mps_pipe_directory, settings.mps_log_directory, gpu_index
         )
-        pipes = folders["CUDA_MPS_PIPE_DIRECTORY"]
+        pipes = folders[ServerEnv.MPS_PIPE_DIRECTORY]
         volumes[pipes] = {"bind": pipes, "mode": "rw"}
         env.update(folders)
         ipc_mode = "host"

@@ -163,7 +163,7 @@ def slice_pod(
         tolerations = tuple(dict(t) for t in settings.gpu_tolerations)
     else:
         selector, tolerations = {}, ()
-        env.update({"NVIDIA_VISIBLE_DEVICES": "void", "CUDA_VISIBLE_DEVICES": ""})
+        env.update({"NVIDIA_VISIBLE_DEVICES": "void", ServerEnv.VISIBLE_DEVICES: ""})
     labels = {
         f"{LABEL_PREFIX}/allocation": str(allocation_id),
         f"{LABEL_PREFIX}/slice": slice_name,

@@ -437,7 +437,7 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
             dirs = mps_directories(self.pipe_directory, self.log_directory, indexes.pop())
             pattern = "*" if node == "localhost" else node
             folders.append(
-                (pattern, dirs["CUDA_MPS_PIPE_DIRECTORY"], dirs["CUDA_MPS_LOG_DIRECTORY"])
+                (pattern, dirs[ServerEnv.MPS_PIPE_DIRECTORY], dirs[ServerEnv.MPS_LOG_DIRECTORY])
             )
         return tuple(folders)
 

@@ -38,7 +38,7 @@ def slice_environment(
     hub_places = not (engine_chooses_device and profile.needs_gpu)
     if hub_places:
         # Empty, not unset: an unset CUDA_VISIBLE_DEVICES means "every GPU".
-        env["CUDA_VISIBLE_DEVICES"] = (device_uuid or "") if profile.needs_gpu else ""
+        env[ServerEnv.VISIBLE_DEVICES] = (device_uuid or "") if profile.needs_gpu else ""
     env[ServerEnv.SLICE_MEMORY_GB] = str(profile.memory_gb)
     env[ServerEnv.SLICE_KIND] = profile.kind.value
     if gpu_model and profile.needs_gpu:
@@ -52,9 +52,9 @@ def slice_environment(
     if simulated:
         env[ServerEnv.SLICE_SIMULATED] = "1"
     if profile.kind is SliceKind.MPS:
-        env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = str(profile.mps_thread_percentage)
+        env[ServerEnv.MPS_THREAD_PERCENTAGE] = str(profile.mps_thread_percentage)
         # Device 0 of the server's own view: the one GPU it can see.
-        env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = f"0={profile.memory_gb}G"
+        env[ServerEnv.MPS_MEMORY_LIMIT] = f"0={profile.memory_gb}G"
     return env
 
 
@@ -65,6 +65,6 @@ def mps_directories(pipe_directory: str, log_directory: str, gpu_index: int) -> 
     if isinstance(gpu_index, bool) or not isinstance(gpu_index, int) or gpu_index < 0:
         raise ValueError("an MPS share needs the index of its GPU")
     return {
-        "CUDA_MPS_PIPE_DIRECTORY": f"{pipe_directory.rstrip('/')}/{gpu_index}",
-        "CUDA_MPS_LOG_DIRECTORY": f"{log_directory.rstrip('/')}/{gpu_index}",
+        ServerEnv.MPS_PIPE_DIRECTORY: f"{pipe_directory.rstrip('/')}/{gpu_index}",
+        ServerEnv.MPS_LOG_DIRECTORY: f"{log_directory.rstrip('/')}/{gpu_index}",
     }

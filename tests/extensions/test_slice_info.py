@@ -24,6 +24,7 @@ def test_without_policy_fields_nothing_is_invented() -> None:
         "elapsed_seconds": 600.0,
         "ends_at": None,
         "seconds_left": None,
+        "warn_before": None,
     }
     assert info["budget"]["gpu_hours_left"] is None
     assert info["budget"]["weight"] == pytest.approx(1 / 7)
@@ -56,7 +57,7 @@ def test_garbage_policy_values_are_ignored(bad: str) -> None:
 
 def test_warnings_order_and_thresholds() -> None:
     info = {
-        "session": {"seconds_left": 14 * 60},
+        "session": {"seconds_left": 14 * 60, "warn_before": 15 * 60},
         "budget": {"gpu_hours_left": 0.0, "gpu_hours_budget": 10.0},
         "memory_used_bytes": 95,
         "memory_total_bytes": 100,
@@ -140,3 +141,33 @@ def test_the_server_shows_its_own_gpu_models_figures() -> None:
     h200 = served("gpu", "h200-141gb")
     assert h200["memory_total_bytes"] == 141 * 10**9  # not an H100's 80
     assert h200["budget"]["weight"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("warn_before", [20 * 60, 10 * 60, 60])
+def test_the_server_warns_at_its_teams_lead_time(warn_before: int) -> None:
+    """The hub writes the team's warn_before beside the session's end; the server warns
+    that long before the end, not earlier (the hub's own notices start then too)."""
+    from spawners.core.server_env import policy_environment
+
+    env = dict(
+        BASE,
+        **policy_environment(
+            team="acme", role="member", ends_at=10_000, warn_before=warn_before, budget=None
+        ),
+    )
+
+    def codes(now: float) -> list[str]:
+        return [w["code"] for w in slice_info(env, now=now, started_at=0.0)["warnings"]]
+
+    assert codes(10_000 - warn_before - 1) == []
+    assert codes(10_000 - warn_before) == ["session-ending"]
+    assert codes(10_000 - warn_before / 2) == ["session-ending"]
+
+
+def test_without_a_lead_time_the_server_warns_in_the_last_minutes() -> None:
+    """An environment with the end but no lead time (a hub of an earlier version): the
+    warning comes in the last five minutes, critical, rather than never."""
+    env = dict(BASE, SANDBOX_SESSION_ENDS_AT="10000")
+    assert slice_info(env, now=10_000 - 301, started_at=0.0)["warnings"] == []
+    [warning] = slice_info(env, now=10_000 - 300, started_at=0.0)["warnings"]
+    assert (warning["code"], warning["level"]) == ("session-ending", "critical")

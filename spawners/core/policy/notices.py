@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ..profiles import slice_profile
+from ..server_env import warning_due
 from ..usage import Charged, burn_rate, period_bounds, total_gpu_hours
 from .limits import holds_gpu
 from .teams import Membership, format_duration, format_hours, format_when
@@ -72,7 +73,7 @@ def notices(
         if membership is None:
             continue
         for kind, deadline, text in _deadlines(record, records, membership, now):
-            if now >= deadline - membership.policy.warn_before:
+            if warning_due(deadline - now, membership.policy.warn_before):
                 out.append(
                     Notice(
                         allocation_id=record.id,
