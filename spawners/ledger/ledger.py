@@ -22,18 +22,23 @@ from spawners.core.demand import HISTORY, RequestMix
 from spawners.core.model import Holding, Inventory, Placement, Refusal
 from spawners.core.policy import Admission, LimitRefusal
 from spawners.core.profiles import slice_profile
+from spawners.core.waitlist import Waiting, fair_order, party, starts_now
 
-from .records import AllocationRecord, encode_slots
+from .records import AllocationRecord, QueueEntry, encode_slots
 from .schema import (
     ACTIVE,
     QUARANTINED,
+    REFUSED,
     RELEASED,
     RESERVED,
     RETIRED_INDEXES,
     SERVING,
+    STARTED,
+    WAITING,
     AllocationRow,
     AuditRow,
     Base,
+    QueueRow,
     SlotClaimRow,
 )
 
@@ -51,6 +56,26 @@ class ServerAlreadyHolds(LedgerError):
     def __init__(self, record: AllocationRecord) -> None:
         super().__init__(f"{record.user}/{record.server_name} already holds allocation {record.id}")
         self.record = record
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """A queued start that may not start yet: its place in the fair order."""
+
+    entry: QueueEntry | None
+    """None: the entry no longer waits (it left, expired, or another hub started it)."""
+    order: tuple[Waiting, ...]
+    position: int
+
+    @property
+    def total(self) -> int:
+        return len(self.order)
+
+
+SESSION_HISTORY = 200
+"""Ended sessions whose lengths the waitlist's estimates learn from."""
+QUEUE_LOCK = "sandbox waitlist"
+"""PostgreSQL advisory lock that makes queued starts of every hub decide one at a time."""
 
 
 @dataclass
@@ -404,6 +429,212 @@ class Ledger:
             else:
                 report.kept.append(record.id)
         return report
+
+    # --- the waitlist ----------------------------------------------------------
+
+    def enqueue(
+        self,
+        *,
+        user: str,
+        server_name: str,
+        image: str,
+        slice_name: str,
+        epoch: str,
+        expire_after: float,
+        team: str | None = None,
+    ) -> QueueEntry:
+        """Put a start that found no capacity in the queue, or take over the entry this
+        server already has (a hub restarted under it): its place and expiry are kept."""
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                with self._sessions() as s, s.begin():
+                    row = s.scalar(
+                        select(QueueRow).where(
+                            QueueRow.user == user,
+                            QueueRow.server_name == server_name,
+                            QueueRow.state == WAITING,
+                        )
+                    )
+                    subject = f"{user}/{server_name}"
+                    if row is None:
+                        now = self.clock()
+                        row = QueueRow(
+                            user=user,
+                            server_name=server_name,
+                            team=team,
+                            image=image,
+                            slice_name=slice_name,
+                            state=WAITING,
+                            epoch=epoch,
+                            enqueued_at=now,
+                            expires_at=now + expire_after,
+                        )
+                        s.add(row)
+                        s.flush()
+                        self._audit(s, user, "queue", subject, f"entry {row.id}: {slice_name}")
+                    else:
+                        row.epoch, row.image, row.slice_name = epoch, image, slice_name
+                        row.team = team
+                        self._audit(s, user, "queue-resume", subject, f"entry {row.id}")
+                    return QueueEntry.from_row(row)
+            except IntegrityError:
+                continue  # the same server was queued by another writer at once
+            except OperationalError as e:
+                if "locked" in str(e).lower() or "deadlock" in str(e).lower():
+                    continue
+                raise
+        raise LedgerError(f"could not queue {user}/{server_name}")
+
+    def queue(self) -> list[QueueEntry]:
+        """The waiting entries, in arrival order."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(QueueRow).where(QueueRow.state == WAITING).order_by(QueueRow.id)
+            )
+            return [QueueEntry.from_row(r) for r in rows]
+
+    def queue_entry(self, entry_id: int) -> QueueEntry | None:
+        with self._sessions() as s:
+            row = s.get(QueueRow, entry_id)
+            return QueueEntry.from_row(row) if row else None
+
+    def queue_order(self) -> list[QueueEntry]:
+        """The waiting entries in the fair order they get capacity."""
+        with self._sessions() as s:
+            entries = self._waiting_in(s)
+            order = fair_order([e.waiting() for e in entries.values()], self._held_in(s))
+            return [entries[w.id] for w in order]
+
+    def leave_queue(self, entry_id: int, state: str, reason: str, actor: str = "hub") -> bool:
+        """End a wait without a start (``left``, ``expired``, ``refused``). Idempotent:
+        False when the entry was not waiting."""
+        with self._sessions() as s, s.begin():
+            done = s.execute(
+                update(QueueRow)
+                .where(QueueRow.id == entry_id, QueueRow.state == WAITING)
+                .values(state=state, ended_at=self.clock())
+            )
+            if done.rowcount != 1:
+                return False
+            row = s.get(QueueRow, entry_id)
+            self._audit(s, actor, f"queue-{state}", f"{row.user}/{row.server_name}", reason)
+            return True
+
+    def start_queued(
+        self,
+        entry_id: int,
+        *,
+        inventory: Inventory,
+        epoch: str,
+        engine: str = "local",
+        strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+        limits: Admission | None = None,
+    ) -> AllocationRecord | QueueStatus | LimitRefusal:
+        """Start a queued entry if its turn has come: in one transaction, the fair order
+        of the whole queue is placed on the holdings; if this entry fits after those
+        before it, it stops waiting and its allocation is reserved (the limits checked
+        again: a refusal ends the wait). The conditional update of the entry's state is
+        the claim: of two hubs, one starts it, the other finds it gone."""
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                with self._sessions() as s, s.begin():
+                    if s.bind.dialect.name == "postgresql":
+                        s.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": _lock_key(QUEUE_LOCK)},
+                        )
+                    entries = self._waiting_in(s)
+                    order = tuple(
+                        fair_order([e.waiting() for e in entries.values()], self._held_in(s))
+                    )
+                    entry = entries.get(entry_id)
+                    place = next((i + 1 for i, w in enumerate(order) if w.id == entry_id), 0)
+                    if entry is None:
+                        return QueueStatus(None, order, 0)
+                    holdings = self._holdings_in(s)
+                    mix = self._mix_in(s)
+                    placement = starts_now(order, inventory, holdings, strategy, mix).get(entry_id)
+                    if placement is None:
+                        return QueueStatus(entry, order, place)
+                    claimed = s.execute(
+                        update(QueueRow)
+                        .where(QueueRow.id == entry_id, QueueRow.state == WAITING)
+                        .values(state=STARTED, ended_at=self.clock())
+                    )
+                    if claimed.rowcount != 1:
+                        return QueueStatus(None, order, 0)
+                    subject = f"{entry.user}/{entry.server_name}"
+                    existing = s.scalar(
+                        select(AllocationRow).where(
+                            AllocationRow.user == entry.user,
+                            AllocationRow.server_name == entry.server_name,
+                            AllocationRow.state.in_(SERVING),
+                        )
+                    )
+                    if existing is not None:
+                        raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
+                    if limits is not None:
+                        refusal = self._admit(s, limits)
+                        if refusal is not None:
+                            s.execute(
+                                update(QueueRow)
+                                .where(QueueRow.id == entry_id)
+                                .values(state=REFUSED)
+                            )
+                            self._audit(s, "hub", "queue-refused", subject, refusal.message)
+                            return refusal
+                    row = self._insert(
+                        s,
+                        placement,
+                        entry.user,
+                        entry.server_name,
+                        entry.image,
+                        entry.team,
+                        epoch,
+                        engine,
+                        inventory,
+                    )
+                    s.execute(
+                        update(QueueRow).where(QueueRow.id == entry_id).values(allocation_id=row.id)
+                    )
+                    detail = f"from queue entry {entry_id}: {_describe(placement)}"
+                    self._audit(s, entry.user, "reserve", subject, detail)
+                    return AllocationRecord.from_row(row)
+            except IntegrityError:
+                continue
+            except OperationalError as e:
+                if "locked" in str(e).lower() or "deadlock" in str(e).lower():
+                    continue
+                raise
+        raise LedgerError(f"could not start queue entry {entry_id}")
+
+    def session_lengths(self, limit: int = SESSION_HISTORY) -> list[float]:
+        """Seconds the most recent ended sessions ran (activation to release)."""
+        with self._sessions() as s:
+            rows = s.execute(
+                select(AllocationRow.activated_at, AllocationRow.released_at)
+                .where(AllocationRow.state == RELEASED, AllocationRow.activated_at.is_not(None))
+                .order_by(AllocationRow.id.desc())
+                .limit(limit)
+            )
+            return [max(0.0, end - start) for start, end in rows if end is not None]
+
+    def _waiting_in(self, s: Session) -> dict[int, QueueEntry]:
+        rows = s.scalars(select(QueueRow).where(QueueRow.state == WAITING).order_by(QueueRow.id))
+        return {r.id: QueueEntry.from_row(r) for r in rows}
+
+    def _held_in(self, s: Session) -> dict[str, float]:
+        """The GPU share each party (team, or user in no team) holds now."""
+        held: dict[str, float] = {}
+        rows = s.execute(
+            select(AllocationRow.team, AllocationRow.user, AllocationRow.weight).where(
+                AllocationRow.state.in_(SERVING)
+            )
+        )
+        for team, user, weight in rows:
+            key = party(team, user)
+            held[key] = held.get(key, 0.0) + float(weight or 0.0)
+        return held
 
     def audit(self, actor: str, action: str, subject: str, detail: str = "") -> None:
         with self._sessions() as s, s.begin():

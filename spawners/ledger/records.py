@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spawners.core.model import Holding
+from spawners.core.waitlist import Waiting
 
 
 def encode_slots(slots: frozenset[int]) -> str:
@@ -91,4 +92,57 @@ class AllocationRecord:
             "since": self.activated_at or self.created_at,
             "created_at": self.created_at,
             "released_at": self.released_at,
+        }
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One start in the waitlist, read out of the ledger."""
+
+    id: int
+    user: str
+    server_name: str
+    team: str | None
+    image: str
+    slice_name: str
+    state: str
+    epoch: str
+    enqueued_at: float
+    expires_at: float
+    ended_at: float | None
+    allocation_id: int | None
+
+    @classmethod
+    def from_row(cls, row) -> QueueEntry:
+        return cls(
+            id=row.id,
+            user=row.user,
+            server_name=row.server_name,
+            team=row.team,
+            image=row.image,
+            slice_name=row.slice_name,
+            state=row.state,
+            epoch=row.epoch,
+            enqueued_at=row.enqueued_at,
+            expires_at=row.expires_at,
+            ended_at=row.ended_at,
+            allocation_id=row.allocation_id,
+        )
+
+    def waiting(self) -> Waiting:
+        return Waiting(
+            self.id, self.user, self.team, self.slice_name, self.enqueued_at, self.expires_at
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "user": self.user,
+            "server_name": self.server_name,
+            "team": self.team,
+            "image": self.image,
+            "slice": self.slice_name,
+            "state": self.state,
+            "enqueued_at": self.enqueued_at,
+            "expires_at": self.expires_at,
         }

@@ -93,3 +93,51 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+WAITING = "waiting"
+STARTED = "started"
+LEFT = "left"
+EXPIRED = "expired"
+REFUSED = "refused"
+QUEUE_STATES = (WAITING, STARTED, LEFT, EXPIRED, REFUSED)
+"""A queued start waits, then it starts (its allocation is reserved in the same
+transaction that ends its wait), its user leaves the queue, it expires, or the limits
+checked again at its start refuse it."""
+WAITING_INDEX = "uq_sandbox_waiting_server"
+
+
+class QueueRow(Base):
+    """The waitlist: starts that found no free slice, in arrival order (the id)."""
+
+    __tablename__ = "sandbox_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user: Mapped[str] = mapped_column(String(255))
+    server_name: Mapped[str] = mapped_column(String(255), default="")
+    team: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    image: Mapped[str] = mapped_column(String(64))
+    slice_name: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default=WAITING)
+    epoch: Mapped[str] = mapped_column(String(64))
+    """The hub process whose start waits on this entry (a restarted hub resumes the
+    entries of earlier ones)."""
+    enqueued_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    allocation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sandbox_allocations.id", ondelete="SET NULL"), nullable=True
+    )
+
+    __table_args__ = (
+        # A server waits in the queue at most once, whatever number of hubs write.
+        Index(
+            WAITING_INDEX,
+            "user",
+            "server_name",
+            unique=True,
+            sqlite_where=text("state = 'waiting'"),
+            postgresql_where=text("state = 'waiting'"),
+        ),
+        Index("ix_sandbox_queue_state", "state"),
+    )
