@@ -493,6 +493,18 @@ class Ledger:
             )
             return [QueueEntry.from_row(r) for r in rows]
 
+    def queue_overlapping(self, since: float, until: float) -> list[QueueEntry]:
+        """Entries that waited at some time in [since, until), ended or not (the capacity
+        page's queue chart)."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(QueueRow)
+                .where(QueueRow.enqueued_at < until)
+                .where(or_(QueueRow.ended_at.is_(None), QueueRow.ended_at > since))
+                .order_by(QueueRow.id)
+            )
+            return [QueueEntry.from_row(r) for r in rows]
+
     def queue_entry(self, entry_id: int) -> QueueEntry | None:
         with self._sessions() as s:
             row = s.get(QueueRow, entry_id)
