@@ -15,13 +15,14 @@ from extensions.slices_service.overview import overview_view
 from extensions.slices_service.views import inventory_view
 from hub_config.site import SiteError, load_site
 from spawners.core.allocator import allocate, free_counts, offered_slices, slice_families
+from spawners.core.images import image_table
 from spawners.core.model import GpuMode, MigStrategy, Placement, Refusal, RefusalCode
 from spawners.core.options import Choices
-from spawners.core.policy import Policy
 from spawners.form import render_form
 from spawners.inventory.declared import declared_inventory
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
+from tests.policy.conftest import default_policy
 
 MIXED_SITE = """
 site: {name: Mixed hub}
@@ -114,7 +115,7 @@ def test_the_form_lists_both_families(inventory) -> None:
     html = render_form(
         choices,
         free_counts(inventory, []),
-        {"base": "Python"},
+        image_table({"base": {"description": "Python"}}),
         "Mixed hub",
         families=slice_families(inventory),
     )
@@ -178,7 +179,7 @@ def test_fragmentation_is_judged_by_each_gpus_own_profiles(inventory) -> None:
 
 
 def test_a_team_cap_follows_the_gpu_model(inventory) -> None:
-    policy = Policy(max_slice="2g.20gb")
+    policy = default_policy(max_slice="2g.20gb")
     allowed = [s for s in offered_slices(inventory) if policy.allows_slice(s)]
     assert {"1g.10gb", "1g.20gb", "2g.20gb", "1g.18gb", "1g.35gb", "2g.35gb"} <= set(allowed)
     assert not {"3g.40gb", "3g.71gb", "7g.141gb", "gpu"} & set(allowed)

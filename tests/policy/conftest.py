@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spawners.core.policy import Teams, teams_from_site
+from hub_config.site import DEFAULTS_PATH, deep_merge
+from spawners.core.policy import Policy, Teams, policy_from_mapping, teams_from_site
 from spawners.ledger.ledger import Ledger
 from tests.support.ledger_db import BACKENDS, FakeClock, empty_ledger_url
 from tests.support.postgres import postgresql_url  # noqa: F401  (a fixture)
@@ -22,8 +23,22 @@ MARCH_10 = datetime(2025, 3, 10, tzinfo=UTC).timestamp()
 SITE_IMAGES = ("base", "speech", "vision", "medical", "legal")
 
 
+DEFAULT_TEAMS = yaml.safe_load(DEFAULTS_PATH.read_text(encoding="utf-8"))["teams"]
+"""The built-in teams section (its default_policy): what a site's teams are read over."""
+
+
 def teams_from_yaml(text: str) -> Teams:
-    return teams_from_site(yaml.safe_load(text), site_images=SITE_IMAGES)
+    """Teams from a site file's ``teams`` text, over the built-in defaults as the hub
+    reads them (hub_config/defaults.yaml)."""
+    section = deep_merge(DEFAULT_TEAMS, yaml.safe_load(text) or {})
+    return teams_from_site(section, site_images=SITE_IMAGES)
+
+
+def default_policy(**overrides: object) -> Policy:
+    """The built-in default policy with ``overrides`` (its keys as in the site file)."""
+    return policy_from_mapping(
+        deep_merge(DEFAULT_TEAMS["default_policy"], overrides), "test", SITE_IMAGES
+    )
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub_config.site import SiteError, load_site
-from spawners.core.options import IMAGE_NAMES
+from hub_config.site import SiteError, deep_merge, load_site
 from spawners.core.policy import (
-    Policy,
     PolicyError,
     Role,
     TeamKind,
@@ -20,7 +18,7 @@ from spawners.core.policy import (
 from spawners.core.profiles import SLICE_NAMES
 from tests.core.facts import H100_SLICE_NAMES
 
-from .conftest import teams_from_yaml
+from .conftest import DEFAULT_TEAMS, SITE_IMAGES, default_policy, teams_from_yaml
 
 TEAMS = """
 default_policy: {max_slices_per_member: 1, idle_timeout: 1h, max_session: 12h, warn_before: 10m}
@@ -102,7 +100,7 @@ def test_staff_without_limits(teams) -> None:
     ],
 )
 def test_max_slice_admits_no_larger_slices(cap: str, allowed: set[str]) -> None:
-    policy = Policy(max_slice=cap)
+    policy = default_policy(max_slice=cap)
     assert {s for s in H100_SLICE_NAMES if policy.allows_slice(s)} == allowed
 
 
@@ -119,7 +117,7 @@ def test_max_slice_admits_no_larger_slices(cap: str, allowed: set[str]) -> None:
     ],
 )
 def test_max_slice_follows_the_gpu_model(cap: str, admits: set[str], refuses: set[str]) -> None:
-    policy = Policy(max_slice=cap)
+    policy = default_policy(max_slice=cap)
     assert all(policy.allows_slice(s) for s in admits | {cap})
     assert not any(policy.allows_slice(s) for s in refuses)
 
@@ -127,12 +125,12 @@ def test_max_slice_follows_the_gpu_model(cap: str, admits: set[str], refuses: se
 def test_choices_are_what_the_site_offers_and_the_team_allows(teams) -> None:
     offered = ("cpu", "1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb")
     alpha = teams.membership({"startup-alpha"}).policy
-    choices = alpha.choices(offered, IMAGE_NAMES, "base", "cpu")
+    choices = alpha.choices(offered, SITE_IMAGES, "base", "cpu")
     assert choices.images == ("base", "vision")
     assert choices.slices == ("cpu", "1g.10gb", "2g.20gb")
     assert (choices.default_image, choices.default_slice) == ("base", "cpu")
     # A site default the team does not allow falls back to the first allowed.
-    choices = alpha.choices(offered, IMAGE_NAMES, "legal", "3g.40gb")
+    choices = alpha.choices(offered, SITE_IMAGES, "legal", "3g.40gb")
     assert (choices.default_image, choices.default_slice) == ("base", "cpu")
 
 
@@ -272,11 +270,9 @@ def test_semantic_errors_say_what_is_wrong(tmp_path: Path, text: str, expected: 
 def test_images_the_site_does_not_offer() -> None:
     from spawners.core.policy import teams_from_site
 
+    team = {"a": {"kind": "startup", "groups": ["g"], "policy": {"images": ["vision"]}}}
     with pytest.raises(PolicyError, match="teams.a.policy.images: vision not among"):
-        teams_from_site(
-            {"a": {"kind": "startup", "groups": ["g"], "policy": {"images": ["vision"]}}},
-            site_images=("base",),
-        )
+        teams_from_site(deep_merge(DEFAULT_TEAMS, team), site_images=("base",))
 
 
 def test_oidc_needs_a_client_and_an_issuer(tmp_path: Path) -> None:

@@ -31,8 +31,15 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _optional_duration(raw: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = raw.get(key)
+def _key(raw: Mapping[str, Any], key: str, where: str) -> Any:
+    # A policy is always read merged over teams.default_policy, which has every key.
+    if key not in raw:
+        raise PolicyError(f"{where}: no {key} (a policy is read over teams.default_policy)")
+    return raw[key]
+
+
+def _duration(raw: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = _key(raw, key, where)
     if value is None:
         return None
     try:
@@ -47,29 +54,33 @@ def _optional_duration(raw: Mapping[str, Any], key: str, where: str) -> int | No
 def policy_from_mapping(
     raw: Mapping[str, Any], where: str, site_images: Sequence[str] = ()
 ) -> Policy:
-    """A Policy from a merged policy mapping, with the checks a schema cannot make."""
-    images = tuple(raw.get("images") or ())
+    """A Policy from a policy mapping merged over ``teams.default_policy`` (every key
+    present), with the checks a schema cannot make."""
+    images = tuple(_key(raw, "images", where))
     unknown = [i for i in images if site_images and i not in site_images]
     if unknown:
         raise PolicyError(f"{where}.images: {', '.join(unknown)} not among the site's images")
-    slices = tuple(raw.get("slices") or ())
-    for name in (*slices, raw.get("max_slice") or "cpu"):
+    slices = tuple(_key(raw, "slices", where))
+    max_slice = _key(raw, "max_slice", where)
+    for name in (*slices, max_slice or "cpu"):
         if name not in SLICES_BY_NAME:
             raise PolicyError(f"{where}: unknown slice {name!r}")
-    hours = raw.get("gpu_hours") or {}
-    warn = _optional_duration(raw, "warn_before", where)
+    hours = _key(raw, "gpu_hours", where)
+    warn = _duration(raw, "warn_before", where)
+    if warn is None:
+        raise PolicyError(f"{where}.warn_before: must be a duration")
     policy = Policy(
         images=images,
         slices=slices,
-        max_slice=raw.get("max_slice"),
-        max_slices_per_member=raw.get("max_slices_per_member"),
-        max_slices_per_team=raw.get("max_slices_per_team"),
-        period=Period(hours.get("period", "month")),
-        gpu_hours_per_member=hours.get("per_member"),
-        gpu_hours_per_team=hours.get("per_team"),
-        idle_timeout=_optional_duration(raw, "idle_timeout", where),
-        max_session=_optional_duration(raw, "max_session", where),
-        warn_before=600 if warn is None else warn,
+        max_slice=max_slice,
+        max_slices_per_member=_key(raw, "max_slices_per_member", where),
+        max_slices_per_team=_key(raw, "max_slices_per_team", where),
+        period=Period(_key(hours, "period", f"{where}.gpu_hours")),
+        gpu_hours_per_member=_key(hours, "per_member", f"{where}.gpu_hours"),
+        gpu_hours_per_team=_key(hours, "per_team", f"{where}.gpu_hours"),
+        idle_timeout=_duration(raw, "idle_timeout", where),
+        max_session=_duration(raw, "max_session", where),
+        warn_before=warn,
     )
     if not any(policy.allows_slice(s) for s in SLICES_BY_NAME):
         raise PolicyError(f"{where}: slices and max_slice leave no slice at all")
@@ -87,12 +98,13 @@ def policy_from_mapping(
 
 
 def teams_from_site(section: Mapping[str, Any], site_images: Sequence[str] = ()) -> Teams:
-    """Teams from the site file's ``teams`` section (``default_policy`` + one key per team).
+    """Teams from a validated site's ``teams`` section: ``default_policy`` (complete:
+    hub_config/defaults.yaml gives every key) and one key per team.
 
     Raises PolicyError for what the schema cannot say: a group claimed by two teams, an
     instructor role outside a course, an instructor override of a team-wide limit,
     images the site does not offer, contradictory limits."""
-    defaults = section.get("default_policy") or {}
+    defaults = section["default_policy"]
     teams: list[Team] = []
     owner: dict[str, str] = {}
     for name, raw in section.items():

@@ -63,21 +63,25 @@ def format_when(ts: float) -> str:
 
 @dataclass(frozen=True)
 class Policy:
-    """What one role of one team may do. ``None`` means no limit."""
+    """What one role of one team may do. ``None`` means no limit.
 
-    images: tuple[str, ...] = ()
+    No field has a default: every value comes from the site file's policy merged over
+    ``teams.default_policy`` (hub_config/defaults.yaml, the one place the defaults are
+    written), through ``loading.policy_from_mapping``."""
+
+    images: tuple[str, ...]
     """Allowed images; empty = every image of the site."""
-    slices: tuple[str, ...] = ()
+    slices: tuple[str, ...]
     """Allowed slices; empty = every slice of the site up to ``max_slice``."""
-    max_slice: str | None = None
-    max_slices_per_member: int | None = 1
-    max_slices_per_team: int | None = None
-    period: Period = Period.MONTH
-    gpu_hours_per_member: float | None = None
-    gpu_hours_per_team: float | None = None
-    idle_timeout: int | None = 3600
-    max_session: int | None = 12 * 3600
-    warn_before: int = 600
+    max_slice: str | None
+    max_slices_per_member: int | None
+    max_slices_per_team: int | None
+    period: Period
+    gpu_hours_per_member: float | None
+    gpu_hours_per_team: float | None
+    idle_timeout: int | None
+    max_session: int | None
+    warn_before: int
 
     def allows_slice(self, name: str) -> bool:
         if self.slices and name not in self.slices:
