@@ -1,23 +1,22 @@
 """The admin page at /services/slices/: the capacity floor, live. The page and its data
 need read:users (403 for everyone else); stopping a server goes through the hub's API
 with the service's token after the service has checked that the calling token may stop
-that server (admin:servers or delete:servers, with the hub's filters)."""
+that server (admin:servers or delete:servers, with the hub's filters). The charts over
+time are charts_api.py's."""
 
 from __future__ import annotations
 
-import html
 import json
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jupyterhub.services.auth import HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
-from extensions.service_lifetime import FinishedOnStop
 from spawners.i18n import SOURCE_LANGUAGE
 from spawners.i18n.web import (
     language_cookie,
@@ -28,35 +27,23 @@ from spawners.i18n.web import (
 )
 from spawners.ledger.ledger import Ledger
 
+from .admin_handler import AdminHandler
 from .authz import READ_ALL, may_stop, require, stop_groups
+from .chartlib import MISSING, SERVED_AT, find_chart_js, node_modules_folders
+from .charts_api import chart_routes
 from .overview import overview_view
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = template_environment(Path(__file__).parent / "templates")
 
 
-class AdminHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
-    def initialize(self, ledger: Ledger, inventory: Any, prefix: str) -> None:
-        self.ledger = ledger
-        self.inventory = inventory
-        self.prefix = prefix
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else None
-        message = message or self._reason
-        if "/api/" not in self.request.path:
-            self.set_header("Content-Type", "text/html; charset=utf-8")
-            self.finish(
-                f"<!doctype html><title>{status_code}</title><h1>{status_code}</h1>"
-                f"<p class='error'>{html.escape(message)}</p>"
-            )
-            return
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
-
-
 class CapacityPageHandler(AdminHandler):
+    def initialize(
+        self, ledger: Ledger, inventory: Any, prefix: str, chart_js: Path | None = None
+    ) -> None:
+        super().initialize(ledger, inventory, prefix)
+        self.chart_js = chart_js
+
     @web.authenticated
     @require(READ_ALL, "Only admins can see the capacity page")
     def get(self) -> None:
@@ -76,6 +63,8 @@ class CapacityPageHandler(AdminHandler):
             "capacity.html",
             language,
             prefix=self.prefix,
+            # Where the charting library is served; None: not installed, the page says so.
+            chart_library=SERVED_AT if self.chart_js is not None else None,
             # "</" would end the script element early.
             config=Markup(json.dumps(config).replace("<", "\\u003c")),
         )
@@ -144,10 +133,14 @@ class StopServerHandler(AdminHandler):
 def admin_routes(prefix: str, args: dict[str, Any]) -> list[tuple]:
     """The page, its data and actions; mounted by the service's make_app."""
     args = {**args, "prefix": prefix}
+    chart_js = find_chart_js(node_modules_folders())
+    if chart_js is None:
+        print(f"slices service: {MISSING}", file=sys.stderr, flush=True)
     return [
-        (prefix, CapacityPageHandler, args),
+        (prefix, CapacityPageHandler, {**args, "chart_js": chart_js}),
         (prefix.rstrip("/"), web.RedirectHandler, {"url": prefix}),
         (url_path_join(prefix, "api/overview"), OverviewHandler, args),
         (url_path_join(prefix, "api/servers/stop"), StopServerHandler, args),
+        *chart_routes(prefix, args, chart_js),
         (url_path_join(prefix, "static/(.*)"), web.StaticFileHandler, {"path": str(STATIC)}),
     ]

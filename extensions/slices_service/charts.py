@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from spawners.core.csvsafe import spreadsheet_safe
 from spawners.core.model import Inventory
 from spawners.core.usage import NO_TEAM
-from spawners.ledger.records import AllocationRecord
+from spawners.ledger.records import AllocationRecord, QueueEntry
 
 from .accounting import RangeError, parse_instant
 from .series import (
@@ -21,10 +21,11 @@ from .series import (
     buckets_over,
     fragmentation_lost,
     gpu_hours_per_team,
+    queue_length,
     slices_in_use,
 )
 
-CHARTS = ("slices", "gpu-hours", "fragmentation")
+CHARTS = ("slices", "queue", "gpu-hours", "fragmentation")
 """The charts, in the page's order; ``api/charts/<name>.csv`` serves each."""
 
 DEFAULT_DAYS = 7
@@ -40,6 +41,12 @@ class ChartQuery:
     since: float
     until: float
     bucket: Bucket
+
+    @property
+    def reads_from(self) -> float:
+        """Where the earliest bucket of any chart starts: the UTC day of ``since`` (the
+        GPU-hours' bucket, which holds the others'). Records from there on count."""
+        return self.since - self.since % Bucket.DAY.seconds
 
 
 def parse_chart_query(args: Mapping[str, str], now: float) -> ChartQuery:
@@ -67,13 +74,19 @@ def parse_chart_query(args: Mapping[str, str], now: float) -> ChartQuery:
 
 
 def capacity_charts(
-    query: ChartQuery, inventory: Inventory, records: Sequence[AllocationRecord], now: float
+    query: ChartQuery,
+    inventory: Inventory,
+    records: Sequence[AllocationRecord],
+    queue: Sequence[QueueEntry],
+    now: float,
 ) -> dict[str, Chart]:
-    """Every chart of the page over the query's range; GPU-hours are always per day."""
+    """Every chart of the page over the query's range (``records`` and ``queue``: the
+    allocations and waitlist entries that overlap it); GPU-hours are always per day."""
     buckets = buckets_over(query.since, query.until, query.bucket, now)
     days = buckets_over(query.since, query.until, Bucket.DAY, now)
     return {
         "slices": slices_in_use(records, buckets),
+        "queue": queue_length(queue, buckets),
         "gpu-hours": gpu_hours_per_team(records, days),
         "fragmentation": fragmentation_lost(inventory, records, buckets),
     }

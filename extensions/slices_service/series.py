@@ -6,6 +6,8 @@ Each chart reuses the fact it draws instead of computing it a second way:
 - *slices in use* per profile: the seconds accounting charges (``charged_seconds``:
   from the server's activation to its release) in each bucket, divided by the bucket's
   length, i.e. the mean number of slices of that profile running;
+- *queue length* per requested slice: the mean number of starts waiting in the ledger's
+  waitlist, from each entry's arrival to the end of its wait (a start, leaving, expiry);
 - *GPU-hours per team per day*: ``usage_rows`` and ``totals`` of each UTC day, the very
   figures of ``api/usage`` for that day;
 - *fragmentation lost* per profile: the mean number of MIG GPUs on which
@@ -24,7 +26,7 @@ from itertools import pairwise
 
 from spawners.core.model import Inventory
 from spawners.core.usage import totals, usage_rows
-from spawners.ledger.records import AllocationRecord
+from spawners.ledger.records import AllocationRecord, QueueEntry
 
 from .fragmentation import fragmentation_view
 
@@ -99,6 +101,21 @@ def slices_in_use(records: Iterable[AllocationRecord], buckets: Buckets) -> Char
             held[row.slice_name] += row.seconds / (b - a)
         per_bucket.append(held)
     return Chart("slices", "slices", buckets, _series(per_bucket))
+
+
+def queue_length(entries: Iterable[QueueEntry], buckets: Buckets) -> Chart:
+    """Mean starts waiting per requested slice in each bucket."""
+    entries = list(entries)
+    per_bucket: list[Counter[str]] = []
+    for a, b in buckets.spans():
+        waiting: Counter[str] = Counter()
+        for e in entries:
+            end = b if e.ended_at is None else min(e.ended_at, b)
+            seconds = end - max(e.enqueued_at, a)
+            if seconds > 0:
+                waiting[e.slice_name] += seconds / (b - a)
+        per_bucket.append(waiting)
+    return Chart("queue", "starts", buckets, _series(per_bucket))
 
 
 def gpu_hours_per_team(records: Sequence[AllocationRecord], days: Buckets) -> Chart:

@@ -23,10 +23,12 @@ from extensions.slices_service.series import (
     buckets_over,
     fragmentation_lost,
     gpu_hours_per_team,
+    queue_length,
     slices_in_use,
 )
 from spawners.core.usage import totals, usage_rows
 from spawners.inventory.simulated import simulated_inventory
+from spawners.ledger.records import QueueEntry
 from tests.extensions.records import record
 
 H = 3600.0
@@ -84,6 +86,41 @@ def test_slices_in_use_are_the_mean_running_per_profile_in_each_hour() -> None:
     # Hour 0: a half of it; hour 1: a's last half and b all of it; the half hour
     # elapsed of hour 2: b all of it.
     assert chart.series == {"1g.10gb": (0.5, 1.5, 1.0), "3g.40gb": (1.0, 1.0, 0.0)}
+
+
+# --- queue length -------------------------------------------------------------------
+
+
+def waited(n: int, slice_name: str, since: float, until: float | None) -> QueueEntry:
+    """A waitlist entry that waited in [T0+since, T0+until) hours (None: still waits)."""
+    return QueueEntry(
+        id=n,
+        user=f"u{n}",
+        server_name="",
+        team=None,
+        image="base",
+        slice_name=slice_name,
+        state="waiting" if until is None else "started",
+        epoch="e",
+        enqueued_at=T0 + since * H,
+        expires_at=T0 + 99 * H,
+        ended_at=None if until is None else T0 + until * H,
+        allocation_id=None,
+    )
+
+
+def test_queue_length_is_the_mean_number_waiting_per_requested_slice() -> None:
+    entries = [
+        waited(1, "1g.10gb", 0.5, 1.25),
+        waited(2, "1g.10gb", 0.75, None),  # still waiting
+        waited(3, "7g.80gb", 1.5, 1.75),
+    ]
+    chart = queue_length(entries, buckets_over(T0, T0 + 2 * H, Bucket.HOUR, now=T0 + 1.5 * H))
+    # Hour 0: 1 waits its last half, 2 its last quarter. Hour 1 (its elapsed half hour):
+    # 1 waits the first quarter hour of it, 2 all of it; 3 came when the range ended.
+    assert chart.series == {"1g.10gb": (0.75, 1.5)}
+    later = queue_length(entries, buckets_over(T0 + H, T0 + 2 * H, Bucket.HOUR, T0 + 2 * H))
+    assert later.series == {"1g.10gb": (1.25,), "7g.80gb": (0.25,)}
 
 
 # --- GPU-hours per team per day -----------------------------------------------------------
@@ -157,6 +194,8 @@ def test_the_query_defaults_to_the_last_seven_days_by_the_hour() -> None:
     assert query == ChartQuery(NOW - 7 * 24 * H, NOW, Bucket.HOUR)
     day = parse_chart_query({"since": "2025-03-11", "until": "2025-03-13", "bucket": "day"}, NOW)
     assert (day.since, day.until, day.bucket) == (T0 + 24 * H, T0 + 72 * H, Bucket.DAY)
+    # The first hour's bucket, and the GPU-hours' day, begin before a since mid-day.
+    assert parse_chart_query({"since": str(T0 + 30.5 * H)}, NOW).reads_from == T0 + 24 * H
 
 
 @pytest.mark.parametrize(
@@ -184,7 +223,7 @@ def test_the_csv_has_a_row_per_bucket_and_formula_safe_headings() -> None:
         ran(2, "b", "3g.40gb", 0, 1, 3, weight=0.5),
     ]
     query = ChartQuery(T0, T0 + 24 * H, Bucket.HOUR)
-    charts = capacity_charts(query, INV, records, now=T0 + 4 * H)
+    charts = capacity_charts(query, INV, records, [waited(9, "=1+1", 1, 2)], now=T0 + 4 * H)
     rows = list(csv.reader(io.StringIO(chart_csv(charts["gpu-hours"]))))
     assert rows == [
         ["start", "(no team)", "'=HYPERLINK(1)"],
@@ -194,8 +233,10 @@ def test_the_csv_has_a_row_per_bucket_and_formula_safe_headings() -> None:
     assert slices[0] == ["start", "1g.10gb", "3g.40gb"]
     assert [r[0] for r in slices[1:]] == [f"2025-03-10T0{h}:00:00Z" for h in range(4)]
     assert slices[2] == ["2025-03-10T01:00:00Z", "1.000000", "1.000000"]
+    queue = list(csv.reader(io.StringIO(chart_csv(charts["queue"]))))
+    assert queue[0] == ["start", "'=1+1"] and queue[2][1] == "1.000000"
     # The JSON carries the same figures, GPU-hours per day whatever the bucket.
     page = charts_json(query, charts, T0 + 4 * H)
-    assert [c["name"] for c in page["charts"]] == ["slices", "gpu-hours", "fragmentation"]
-    assert page["charts"][1]["bucket"] == "day"
+    assert [c["name"] for c in page["charts"]] == ["slices", "queue", "gpu-hours", "fragmentation"]
+    assert page["charts"][2]["bucket"] == "day"
     assert page["charts"][0]["series"]["3g.40gb"] == [0.0, 1.0, 1.0, 0.0]
