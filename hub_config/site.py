@@ -161,6 +161,14 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
         raise SiteError(
             f"site file {source}: defaults.image {doc['defaults']['image']!r} is not in images"
         )
+    # The backends' maps from an image to what they run (Slurm runner, Docker tag, pod image).
+    for kind in ("slurm", "docker", "kubernetes"):
+        strays = [name for name in doc["hub"]["backend"][kind]["images"] if name not in images]
+        if strays:
+            raise SiteError(
+                f"site file {source}: hub.backend.{kind}.images maps {', '.join(strays)}, "
+                f"not among the site's images ({', '.join(images)})"
+            )
     # Teams and login: groups owned by one team, instructors only in courses, etc.
     check_access(doc, source)
     _check_internal_url(doc, source)

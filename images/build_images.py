@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Builds the five sandbox images (`make images`) into the Docker daemon named by
-DOCKER_HOST, or, when none is given, into a private dockerd this script starts on a
-data root kept between runs (.cache/images/docker).
+"""Builds the sandbox images (`make images`: every folder of images/ with a Dockerfile)
+into the Docker daemon named by DOCKER_HOST, or, when none is given, into a private
+dockerd this script starts on a data root kept between runs (.cache/images/docker).
 
 Every image is two builds: its runtime (images/<image>/Dockerfile: the OS, torch and
 the pinned libraries, rarely changed, slow) and the product layer on top
@@ -9,7 +9,7 @@ the pinned libraries, rarely changed, slow) and the product layer on top
 point and the tutorials; seconds). Each build is tagged with a content key, a sha256 of
 exactly what goes into it (its files, build arguments and parent's key); a build whose
 key the daemon already holds is skipped, so a second run with nothing changed costs a
-few seconds, and a code change rebuilds only the five thin product layers.
+few seconds, and a code change rebuilds only the thin product layers.
 
     images/build_images.py [--gpu] [--only base,vision] [--preload-models]
 
@@ -42,7 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = ("base", "speech", "vision", "medical", "legal")
+IMAGES: tuple[str, ...] = (
+    "base",
+    *sorted(
+        p.parent.name for p in (ROOT / "images").glob("*/Dockerfile") if p.parent.name != "base"
+    ),
+)
+"""Every folder of images/ with a Dockerfile, base first (the others build FROM it). The
+hub offers what the site's images table names (hub_config/defaults.yaml: these five)."""
 CACHE = ROOT / ".cache" / "images"
 DATA_ROOT = CACHE / "docker"
 """The private dockerd's data root: built images and their layer cache live here."""
@@ -501,7 +508,7 @@ def build(
 
 
 def prune_old_builds(docker: Docker, keep: set[str]) -> None:
-    """Untag the keyed builds this checkout no longer makes (earlier keys of the five
+    """Untag the keyed builds this checkout no longer makes (earlier keys of the
     images and their runtimes) and drop the layers nothing uses any more, so the image
     store does not grow with every change."""
     repositories = {f"{kind}/{name}" for kind in ("sandbox", "sandbox-runtime") for name in IMAGES}

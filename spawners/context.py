@@ -14,8 +14,9 @@ from typing import Any
 from cachetools import TTLCache
 
 from spawners.core.allocator import PlacementStrategy, free_counts, offered_slices
+from spawners.core.images import ImageTable
 from spawners.core.model import Inventory
-from spawners.core.options import IMAGE_NAMES, Choices
+from spawners.core.options import Choices
 from spawners.core.policy import Admission, BudgetStatus, Membership, Teams, budget_status
 from spawners.core.usage import period_bounds
 from spawners.ledger.ledger import Ledger
@@ -52,9 +53,11 @@ class SliceContext:
     inventory: Inventory
     ledger: Ledger
     choices_for: ChoicesFor
+    images: ImageTable
+    """The site's images (its ``images`` table): what user_options may name and the
+    form lists."""
     strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE
     site_name: str = "AI Sandbox Hub"
-    image_descriptions: dict[str, str] = field(default_factory=dict)
     epoch: str = field(default_factory=lambda: uuid.uuid4().hex)
     instances: Any = None
     """An NvmlInstanceManager when the hub creates MIG instances itself (dynamic
@@ -121,7 +124,7 @@ class SliceContext:
 def team_choices(
     inventory: Inventory,
     teams: Teams,
-    images: tuple[str, ...] = IMAGE_NAMES,
+    images: tuple[str, ...],
     slices: tuple[str, ...] = (),
     default_image: str = "base",
     default_slice: str = "cpu",
@@ -141,7 +144,7 @@ def team_choices(
 
 def site_wide_choices(
     inventory: Inventory,
-    images: tuple[str, ...] = IMAGE_NAMES,
+    images: tuple[str, ...],
     slices: tuple[str, ...] = (),
     default_image: str = "base",
     default_slice: str = "cpu",

@@ -12,6 +12,7 @@ import gettext
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from spawners.core.images import Image, ImageTable
 from spawners.core.options import Choices
 from spawners.core.policy import BudgetStatus, LimitRefusal, Membership
 from spawners.core.profiles import SliceKind, SliceProfile, slice_profile
@@ -30,7 +31,7 @@ _Tr = gettext.NullTranslations
 def render_form(
     choices: Choices,
     free: dict[str, int],
-    descriptions: dict[str, str],
+    site_images: ImageTable,
     site_name: str,
     membership: Membership | None = None,
     budget: BudgetStatus | None = None,
@@ -40,8 +41,7 @@ def render_form(
 ) -> str:
     """``families``: for each GPU slice, the GPU families that can hold it (None: the
     slices are listed without families, as on a site of one model). ``language``: the
-    reader's (image descriptions that the catalogue knows, the defaults', are translated;
-    a site's own are shown as written)."""
+    reader's (see image_description)."""
     t = translations(language)
     _ = t.gettext
     if refusal is not None:
@@ -53,7 +53,7 @@ def render_form(
         )
     images = "\n".join(
         f'<option value="{escape(i)}"{" selected" if i == choices.default_image else ""}>'
-        f"{escape(i)}: {escape(_(descriptions[i]) if descriptions.get(i) else '')}</option>"
+        f"{escape(i)}: {escape(image_description(site_images.get(i), language))}</option>"
         for i in choices.images
     )
     rows = [_slice_row(name, choices, free, families, language) for name in choices.slices]
@@ -80,6 +80,18 @@ def render_form(
         f'<select id="sandbox-image" name="image" class="form-control">{images}</select>'
         f"<fieldset><legend>{slice_legend}</legend>{''.join(rows)}</fieldset></div>"
     )
+
+
+def image_description(image: Image | None, language: str) -> str:
+    """An image's description for a reader of ``language``: the site's own text in that
+    language when it gives its description by language; else its one text, translated
+    when the catalogue knows it (the defaults' are), as written when not."""
+    if image is None:
+        return ""
+    own = image.description_in(language, SOURCE_LANGUAGE)
+    if own is not None:
+        return own
+    return translations(language).gettext(image.text) if image.text else ""
 
 
 def slice_description(profile: SliceProfile, language: str) -> str:

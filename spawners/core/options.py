@@ -1,17 +1,18 @@
 """Strict validation of user_options, whether they come from the form or the REST API.
 
-Only two keys exist, each a short string from a closed set. Anything else is refused
-with a message safe to show (values are never echoed raw)."""
+Only two keys exist, each a short string: ``image``, one of the site's images (its
+``images`` table, spawners/core/images.py), and ``slice``, one of the catalogue's slices
+(spawners/core/profiles.py). Anything else is refused with a message safe to show (values
+are never echoed raw)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from .profiles import SLICE_NAMES
 
-IMAGE_NAMES: tuple[str, ...] = ("base", "speech", "vision", "medical", "legal")
 OPTION_KEYS: tuple[str, ...] = ("image", "slice")
 MAX_VALUE_LENGTH = 32
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
@@ -51,8 +52,10 @@ def shown(value: object) -> str:
     return f"a {type(value).__name__}" if not isinstance(value, str) else "that value"
 
 
-def parse_user_options(raw: object, choices: Choices) -> SliceRequest:
-    """Turn raw user_options into a request, or raise OptionsError."""
+def parse_user_options(raw: object, choices: Choices, site_images: Collection[str]) -> SliceRequest:
+    """Turn raw user_options into a request, or raise OptionsError. ``site_images``: the
+    names of the site's images (an image the site lacks is unknown; one this user may not
+    pick is not allowed)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -65,13 +68,13 @@ def parse_user_options(raw: object, choices: Choices) -> SliceRequest:
             shown(k) if isinstance(k, str) else "a non-string key" for k in unknown[:3]
         )
         raise OptionsError(f"Unknown option {names}: only 'image' and 'slice' are accepted.")
-    image = _pick(raw, "image", IMAGE_NAMES, choices.images, choices.default_image)
+    image = _pick(raw, "image", site_images, choices.images, choices.default_image)
     slice_name = _pick(raw, "slice", SLICE_NAMES, choices.slices, choices.default_slice)
     return SliceRequest(image=image, slice_name=slice_name)
 
 
 def _pick(
-    raw: Mapping, key: str, known: tuple[str, ...], allowed: tuple[str, ...], default: str
+    raw: Mapping, key: str, known: Collection[str], allowed: tuple[str, ...], default: str
 ) -> str:
     if key not in raw:
         return default

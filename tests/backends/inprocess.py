@@ -11,7 +11,9 @@ import socket
 from pathlib import Path
 from types import SimpleNamespace
 
+from hub_config.site import load_site
 from spawners.context import SliceContext, site_wide_choices
+from spawners.core.images import image_table
 from spawners.inventory.simulated import simulated_inventory
 from spawners.ledger.ledger import Ledger
 from spawners.ledger.records import AllocationRecord
@@ -21,8 +23,12 @@ def slice_context(tmp: Path, gpus: int = 1) -> SliceContext:
     inventory = simulated_inventory(gpus)
     ledger = Ledger(f"sqlite:///{tmp / 'ledger.sqlite'}")
     ledger.create_schema()
+    images = image_table(load_site(env={})["images"])
     return SliceContext(
-        inventory=inventory, ledger=ledger, choices_for=site_wide_choices(inventory)
+        inventory=inventory,
+        ledger=ledger,
+        choices_for=site_wide_choices(inventory, tuple(images)),
+        images=images,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from spawners.core.images import image_table
 from spawners.core.model import Refusal, RefusalCode
 from spawners.core.options import Choices
 from spawners.core.policy import Admission, LimitCode, LimitRefusal, no_team_refusal
@@ -151,7 +152,7 @@ def test_the_form_in_korean() -> None:
     html = render_form(
         choices,
         {"1g.10gb": 3, "3g.40gb": 0},
-        {"base": "Python, PyTorch, JupyterLab: start here"},
+        image_table({"base": {"description": "Python, PyTorch, JupyterLab: start here"}}),
         "Hub",
         membership=teams.membership({"alpha"}),
         language="ko",

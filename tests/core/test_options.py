@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pytest
 
+from spawners.core.images import image_table
 from spawners.core.options import (
-    IMAGE_NAMES,
     Choices,
     OptionsError,
     SliceRequest,
@@ -13,6 +15,8 @@ from spawners.core.options import (
     parse_user_options,
 )
 
+IMAGE_NAMES = ("base", "speech", "vision", "medical", "legal")
+"""The site's images here: the defaults' five (their table is site data)."""
 ALLOWED_SLICES = ("cpu", "1g.10gb", "2g.20gb")
 CHOICES = Choices(
     images=IMAGE_NAMES, slices=ALLOWED_SLICES, default_image="base", default_slice="cpu"
@@ -32,9 +36,11 @@ HOSTILE_TEXTS = [
 ]
 
 
-def refused(raw: object, choices: Choices = CHOICES) -> OptionsError:
+def refused(
+    raw: object, choices: Choices = CHOICES, site_images: Collection[str] = IMAGE_NAMES
+) -> OptionsError:
     with pytest.raises(OptionsError) as info:
-        parse_user_options(raw, choices)
+        parse_user_options(raw, choices, site_images)
     return info.value
 
 
@@ -57,9 +63,9 @@ def assert_safe(error: OptionsError, *hostile: str) -> None:
 @pytest.mark.parametrize("image", IMAGE_NAMES)
 @pytest.mark.parametrize("slice_name", ALLOWED_SLICES)
 def test_allowed_values_pass(image: str, slice_name: str) -> None:
-    assert parse_user_options({"image": image, "slice": slice_name}, CHOICES) == SliceRequest(
-        image=image, slice_name=slice_name
-    )
+    assert parse_user_options(
+        {"image": image, "slice": slice_name}, CHOICES, IMAGE_NAMES
+    ) == SliceRequest(image=image, slice_name=slice_name)
 
 
 @pytest.mark.parametrize(
@@ -72,12 +78,12 @@ def test_allowed_values_pass(image: str, slice_name: str) -> None:
     ],
 )
 def test_missing_keys_take_the_defaults(raw: object, expected: SliceRequest) -> None:
-    assert parse_user_options(raw, CHOICES) == expected
+    assert parse_user_options(raw, CHOICES, IMAGE_NAMES) == expected
 
 
 def test_defaults_come_from_the_choices() -> None:
     choices = Choices(("legal",), ("2g.20gb",), default_image="legal", default_slice="2g.20gb")
-    assert parse_user_options({}, choices) == SliceRequest("legal", "2g.20gb")
+    assert parse_user_options({}, choices, IMAGE_NAMES) == SliceRequest("legal", "2g.20gb")
 
 
 # --- refused -------------------------------------------------------------------------
@@ -198,6 +204,38 @@ def test_known_image_not_allowed_for_this_user() -> None:
     assert "Choose one of: base, legal." in error.message
 
 
+# --- the site's own images -------------------------------------------------------------
+
+GENOMICS_SITE = image_table(
+    {
+        "base": {"description": "Python"},
+        "genomics": {"description": {"en": "Sequencing", "ko": "유전체 분석"}},
+    }
+)
+
+
+def test_an_image_the_site_adds_is_accepted() -> None:
+    choices = Choices(tuple(GENOMICS_SITE), ALLOWED_SLICES, "base", "cpu")
+    assert parse_user_options(
+        {"image": "genomics", "slice": "1g.10gb"}, choices, GENOMICS_SITE
+    ) == SliceRequest("genomics", "1g.10gb")
+
+
+def test_an_image_of_another_site_is_unknown_here() -> None:
+    choices = Choices(tuple(GENOMICS_SITE), ALLOWED_SLICES, "base", "cpu")
+    error = refused({"image": "vision"}, choices, GENOMICS_SITE)
+    assert_safe(error)
+    assert error.code == "invalid-options"
+    assert error.message == "Unknown image 'vision'. Choose one of: base, genomics."
+
+
+def test_a_site_image_the_team_leaves_out_is_not_allowed() -> None:
+    choices = Choices(("base",), ALLOWED_SLICES, "base", "cpu")
+    error = refused({"image": "genomics"}, choices, GENOMICS_SITE)
+    assert error.code == "not-allowed"
+    assert error.message == "The image 'genomics' is not available to you. Choose one of: base."
+
+
 def test_options_error_is_a_value_error() -> None:
     error = refused({"image": 3})
     assert isinstance(error, ValueError)
@@ -209,7 +247,9 @@ def test_options_error_is_a_value_error() -> None:
 def test_form_takes_the_first_value_of_each_key() -> None:
     form = {"image": ["vision", "legal"], "slice": ["1g.10gb"]}
     assert options_from_form(form) == {"image": "vision", "slice": "1g.10gb"}
-    assert parse_user_options(options_from_form(form), CHOICES) == SliceRequest("vision", "1g.10gb")
+    assert parse_user_options(options_from_form(form), CHOICES, IMAGE_NAMES) == SliceRequest(
+        "vision", "1g.10gb"
+    )
 
 
 def test_form_oddities_are_refused_later() -> None:

@@ -128,8 +128,6 @@ def test_every_load_validates(tmp_path: Path) -> None:
         ),
         ("port: 9000\n", "at (top level):", "'port'", "allowed here: courses, defaults, gpus, hub"),
         ("gpus: {port: 9000}\n", "at gpus:", "'port'", "allowed here: mig_strategy"),
-        # An unknown image: the allowed names are shown.
-        ("images: {robotics: {description: x}}\n", "at images:", "'robotics'", "allowed:"),
     ],
 )
 def test_unknown_or_misplaced_keys_name_the_path_and_suggest(

@@ -110,7 +110,8 @@ def test_the_context_asks_for_the_cap_only_without_a_team() -> None:
     ctx = SliceContext(
         inventory=inventory,
         ledger=Ledger("sqlite://"),  # never opened: admission reads no records
-        choices_for=site_wide_choices(inventory),
+        choices_for=site_wide_choices(inventory, ("base",)),
+        images={},
         max_gpu_slices_per_user=1,
     )
     assert ctx.admission("alice", None, "1g.10gb") == admission("1g.10gb")
