@@ -109,14 +109,16 @@ def listen(app: Any, port: int, **kwargs: Any) -> HTTPServer:
 _ANSWERING: weakref.WeakSet[web.RequestHandler] = weakref.WeakSet()
 
 
-class FinishedOnStop(web.RequestHandler):
-    """A handler whose request a stopping service lets finish: when the loop ends,
-    asyncio cancels every task, and tornado answers a cancelled handler with a bare 500
-    (a request that asked the hub just as it died would get that, not its 503)."""
+class FinishedOnStop:
+    """A handler mixin (first among the bases) whose request a stopping service lets
+    finish: when the loop ends, asyncio cancels every task, and tornado answers a
+    cancelled handler with a bare 500 (a request that asked the hub just as it died would
+    get that, not its 503). It is no RequestHandler itself, so that HubOAuthenticated,
+    after it, still comes before RequestHandler's get_login_url and get_current_user."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _ANSWERING.add(self)
+        _ANSWERING.add(self)  # type: ignore[arg-type]  (mixed into a RequestHandler)
 
 
 async def drain(server: HTTPServer, grace: float = DRAIN_SECONDS) -> None:

@@ -6,13 +6,14 @@ import asyncio
 import socket
 
 import pytest
+from jupyterhub.services.auth import HubAuthenticated, HubOAuthenticated
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient
 
 from extensions.service_lifetime import FinishedOnStop, drain, listen
 
 
-class Slow(FinishedOnStop):
+class Slow(FinishedOnStop, web.RequestHandler):
     started = asyncio.Event()
     answered = False
 
@@ -48,7 +49,7 @@ def test_a_request_being_answered_finishes_and_a_new_one_is_refused() -> None:
 
 
 def test_drain_gives_up_after_its_grace() -> None:
-    class Stuck(FinishedOnStop):
+    class Stuck(FinishedOnStop, web.RequestHandler):
         async def get(self) -> None:
             await asyncio.sleep(30)
 
@@ -66,3 +67,13 @@ def test_drain_gives_up_after_its_grace() -> None:
         return loop.time() - began
 
     assert 0.5 <= asyncio.run(scenario()) < 5
+
+
+def test_the_hubs_login_still_comes_before_tornados() -> None:
+    # As the services' handlers are built: an anonymous browser must be sent to the hub's
+    # login, not get tornado's "define the login_url setting" 500.
+    class Page(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
+        pass
+
+    assert Page.get_login_url is HubAuthenticated.get_login_url
+    assert Page.get_current_user is HubAuthenticated.get_current_user
