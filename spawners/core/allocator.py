@@ -87,6 +87,7 @@ def simulated_device_uuid(gpu_uuid: str, slice_name: str, start: int) -> str:
 
 
 def _can_hold(gpu: Gpu, profile: SliceProfile, strategy: MigStrategy) -> bool:
+    strategy = gpu.strategy or strategy
     if profile.kind is SliceKind.MIG:
         if gpu.mode is not GpuMode.MIG or gpu.mig_profile(profile.name) is None:
             return False
@@ -103,6 +104,7 @@ def _can_hold(gpu: Gpu, profile: SliceProfile, strategy: MigStrategy) -> bool:
 def _free_on_gpu(gpu: Gpu, state: GpuState, profile: SliceProfile, strategy: MigStrategy) -> int:
     if not _can_hold(gpu, profile, strategy):
         return 0
+    strategy = gpu.strategy or strategy
     if profile.kind is SliceKind.MIG:
         if strategy is MigStrategy.STATIC:
             return sum(
@@ -127,6 +129,7 @@ _MPS_AND_WHOLE: tuple[str, ...] = tuple(
 
 def _holdable(gpu: Gpu, strategy: MigStrategy) -> tuple[str, ...]:
     """The GPU slices this GPU could ever hold (what ``_can_hold`` says yes to)."""
+    strategy = gpu.strategy or strategy
     if gpu.mode is GpuMode.MIG:
         if strategy is MigStrategy.STATIC:
             names = gpu.table.names
@@ -200,15 +203,19 @@ def allocate(
         return Refusal(
             RefusalCode.NOT_OFFERED, slice_name, free_counts(inventory, holdings), families
         )
-    if profile.kind is SliceKind.MIG and inventory.strategy is MigStrategy.STATIC:
-        placement = _place_static_mig(candidates, states, profile)
-    elif profile.kind is SliceKind.MIG:
-        if strategy is PlacementStrategy.FRAGMENTATION_AWARE:
-            placement = _place_by_mix(inventory, candidates, states, profile, mix)
-        else:
-            placement = _place_dynamic_mig(
-                candidates, states, profile, strategy, inventory.simulated
-            )
+    if profile.kind is SliceKind.MIG:
+        # The instances that exist first (they are there whether used or not), then the
+        # GPUs the hub places on.
+        fixed = [g for g in candidates if (g.strategy or inventory.strategy) is MigStrategy.STATIC]
+        placed = [g for g in candidates if g not in fixed]
+        placement = _place_static_mig(fixed, states, profile) if fixed else None
+        if placement is None and placed:
+            if strategy is PlacementStrategy.FRAGMENTATION_AWARE:
+                placement = _place_by_mix(inventory, placed, states, profile, mix)
+            else:
+                placement = _place_dynamic_mig(
+                    placed, states, profile, strategy, inventory.simulated
+                )
     else:
         placement = _place_shared(candidates, states, profile, strategy)
     if placement is None:

@@ -60,6 +60,9 @@ class Gpu:
     mig: MigTable | None = None
     """The MIG profiles this GPU offers; None: the catalogue table of ``model`` (the
     H100 80GB table for a model the catalogue does not know)."""
+    strategy: MigStrategy | None = None
+    """This GPU's MIG strategy when it differs from its inventory's (a declared GPU with
+    a layout is static on a dynamic site); None: the inventory's."""
 
     def __post_init__(self) -> None:
         if self.mig is None:

@@ -3,8 +3,10 @@
 A declared GPU names its model (``model: h200-141gb``, or the name NVML reports, such
 as ``NVIDIA H200``; an H100 80GB when not given): its MIG profiles, their geometry and
 its memory come from the catalogue for that model. A declared MIG layout becomes static
-instances; their UUIDs are only known on the node, so the declared inventory names them
-by node, GPU and slot until an engine reports the real ones."""
+instances, on that GPU only: a MIG GPU without a layout follows ``gpus.mig_strategy``
+(dynamic: the hub places; static: it offers nothing). The instances' UUIDs are only
+known on the node, so the declared inventory names them by node, GPU and slot until an
+engine reports the real ones."""
 
 from __future__ import annotations
 
@@ -104,6 +106,9 @@ def _gpu_of(node: str, g: Mapping[str, Any], position: int) -> Gpu:
             )
         )
     return Gpu(
+        # A layout is the instances the mig_layout role created: they are the slices of
+        # this GPU whatever gpus.mig_strategy says for the GPUs without one.
+        strategy=MigStrategy.STATIC if instances else None,
         index=position,
         uuid=g.get("uuid") or stable_gpu_uuid(g["index"], node),
         model=g.get("model") or DEFAULT_DECLARED_MODEL,
@@ -118,14 +123,11 @@ def _gpu_of(node: str, g: Mapping[str, Any], position: int) -> Gpu:
 def declared_inventory(gpus_section: Mapping[str, Any], simulated: bool = False) -> Inventory:
     """The inventory of ``gpus.nodes`` in a validated site document's ``gpus`` section."""
     gpus: list[Gpu] = []
-    has_layout = False
-    for node in gpus_section.get("nodes", []):
+    for node in gpus_section["nodes"]:
         for g in node["gpus"]:
-            has_layout = has_layout or bool(g.get("layout", []))
             gpus.append(_gpu_of(node["name"], g, len(gpus)))
-    strategy = MigStrategy(gpus_section.get("mig_strategy", "dynamic"))
-    if has_layout:
-        strategy = MigStrategy.STATIC
+    # Per GPU: one with a layout is static (Gpu.strategy), the others follow the site.
+    strategy = MigStrategy(gpus_section["mig_strategy"])
     return Inventory(gpus=tuple(gpus), strategy=strategy, simulated=simulated, source="declared")
 
 

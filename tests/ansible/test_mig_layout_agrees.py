@@ -317,7 +317,7 @@ def test_role_plans_every_valid_layout_in_the_hubs_order(gpu):
     validate(deep_merge(_DEFAULTS, doc), "property")
     plan = FILTER.mig_layout_node(doc, "n1")
     assert FILTER.mig_layout_steps(plan) == layout_plan(doc["gpus"])["n1"]
-    inventory = declared_inventory(doc["gpus"])
+    inventory = declared_inventory(deep_merge(_DEFAULTS, doc)["gpus"])
     assert [(i.profile, i.start) for i in inventory.gpus[0].instances] == sorted(
         ((i["profile"], i["start"]) for i in gpu["layout"]), key=lambda x: x[1]
     )

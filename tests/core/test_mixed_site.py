@@ -219,7 +219,9 @@ def test_an_h200_layout_loads_as_static_instances(tmp_path: Path) -> None:
         "[{profile: 3g.71gb, start: 0}, {profile: 1g.35gb, start: 4}, {profile: 1g.18gb, start: 6}]}\n"
     )
     inventory = declared_inventory(load_site(path, env={})["gpus"])
-    assert inventory.strategy is MigStrategy.STATIC
+    # The site stays dynamic (the default); the GPU with the layout is static.
+    assert inventory.strategy is MigStrategy.DYNAMIC
+    assert inventory.gpus[0].strategy is MigStrategy.STATIC
     assert [(i.profile, i.start, sorted(i.slots)) for i in inventory.gpus[0].instances] == [
         ("3g.71gb", 0, [0, 1, 2, 3]),
         ("1g.35gb", 4, [4, 5]),
