@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from pathlib import Path
+import sys
 
+from extensions.bootstrap import ServiceNotStarted, bootstrap
 from extensions.service_lifetime import exit_now, until_stopped
-from hub_config.site import load_site, site_teams
-from hub_config.wiring import ledger_url
-from spawners.ledger.ledger import Ledger
 
 from .enforcer import Enforcer, log
 from .hubapi import HubApi
 
 
 async def run() -> None:
-    site = load_site()
-    # The hub's start-up hook made the ledger's tables before it started this service.
-    ledger = Ledger(ledger_url(site, Path(os.environ["SANDBOX_DATA"])))
-    enforcer = Enforcer(ledger, site_teams(site.doc), HubApi())
-    every = site["hub"]["culler"]["check_every"]
+    service = bootstrap()
+    ledger = service.ledger()
+    enforcer = Enforcer(ledger, service.teams, HubApi())
+    every = service.site["hub"]["culler"]["check_every"]
     # The hub's stop signal, or a hub that died without stopping us: end (a leftover
     # must not enforce quotas beside the next hub's own quota service).
     stopped = asyncio.ensure_future(until_stopped())
@@ -42,7 +38,12 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="[%(levelname)1.1s %(asctime)s quota] %(message)s"
     )
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ServiceNotStarted as e:
+        # One clear line in the hub's log, not a traceback.
+        print(e, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     exit_now()
 
 

@@ -7,9 +7,7 @@ never culls where the timeout is null. Every cull is audited in the ledger."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from spawners.core.policy import Teams, format_duration, parse_duration
@@ -64,11 +62,9 @@ class TeamIdleArbiter:
 
 
 def arbiter_from_environment() -> TeamIdleArbiter:
-    from hub_config.site import load_site, site_teams
-    from hub_config.wiring import ledger_url
+    from extensions.bootstrap import bootstrap
 
-    site = load_site()
-    ledger = Ledger(ledger_url(site, Path(os.environ["SANDBOX_DATA"])))
-    raw = site["hub"]["culler"]["idle_timeout"]
+    service = bootstrap()
+    raw = service.site["hub"]["culler"]["idle_timeout"]
     default = None if raw is None else parse_duration(raw)
-    return TeamIdleArbiter(site_teams(site.doc), ledger, default, HubApi())
+    return TeamIdleArbiter(service.teams, service.ledger(), default, HubApi())

@@ -6,15 +6,14 @@ import asyncio
 import json
 import os
 import sys
-from pathlib import Path
+from collections.abc import Mapping
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from extensions.bootstrap import Service, ServiceNotStarted, bootstrap
 from extensions.service_lifetime import FinishedOnStop, drain, exit_now, listen, until_stopped
-from hub_config.site import load_site, site_teams
-from hub_config.wiring import ledger_url
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
 
@@ -53,32 +52,12 @@ class AllocationsHandler(ApiHandler):
         self.write_json({"allocations": allocations_view(self.ledger.live())})
 
 
-class LedgerNotCurrent(RuntimeError):
-    """The ledger is not at this version's schema: the service refuses to start."""
-
-
-def current_ledger(url: str) -> Ledger:
-    """The ledger, checked, never migrated. Migrating is the hub's start-up hook's alone:
-    once per start, before JupyterHub starts this service (docs/operations.md). This
-    service started without it, against a ledger of another version, says so and stops
-    instead of changing the ledger behind the hub's back."""
-    ledger = Ledger(url)
-    differences = ledger.schema_differences()
-    if differences:
-        ledger.dispose()
-        raise LedgerNotCurrent(
-            "slices service: the ledger is not at this version's schema ("
-            + "; ".join(differences)
-            + "). The hub migrates it when it starts, before it starts this service: "
-            "start the hub (or restart it after an upgrade) instead of this service alone."
-        )
-    return ledger
-
-
-def make_app() -> web.Application:
-    site = load_site()
-    data = Path(os.environ["SANDBOX_DATA"])
-    ledger = current_ledger(ledger_url(site, data))
+def make_app(env: Mapping[str, str] | None = None) -> web.Application:
+    """The service's application, from ``env`` (default: the process's environment);
+    what it started from is its ``sandbox_service`` setting."""
+    service = bootstrap(env)
+    site = service.site
+    ledger = service.current_ledger("slices service")
     inventory = inventory_for_site(site["gpus"])
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/slices/")
     args = {"ledger": ledger, "inventory": inventory}
@@ -88,19 +67,19 @@ def make_app() -> web.Application:
             (url_path_join(prefix, "api/allocations"), AllocationsHandler, args),
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             *admin_routes(prefix, args),
-            *usage_routes(prefix, ledger, inventory, site_teams(site.doc)),
+            *usage_routes(prefix, ledger, inventory, service.teams),
         ],
         cookie_secret=os.urandom(32),
         # The capacity page's language for a browser that asks for none the hub has.
         sandbox_language=site["site"]["language"],
+        sandbox_service=service,
     )
 
 
 async def serve() -> None:
     app = make_app()
-    # hub.internal_url's address (hub_config/ports.py): where servers reach the service.
-    address = os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1")
-    server = listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=address)
+    service: Service = app.settings["sandbox_service"]
+    server = listen(app, int(os.environ["SANDBOX_SLICES_PORT"]), address=service.address)
     # The hub's stop signal or the hub's death (extensions/service_lifetime.py).
     await until_stopped()
     await drain(server)
@@ -109,7 +88,7 @@ async def serve() -> None:
 def main() -> None:
     try:
         asyncio.run(serve())
-    except LedgerNotCurrent as e:
+    except ServiceNotStarted as e:
         # One clear line in the hub's log, not a traceback.
         print(e, file=sys.stderr, flush=True)
         raise SystemExit(2) from None

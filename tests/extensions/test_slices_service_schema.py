@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from extensions.slices_service.__main__ import LedgerNotCurrent, current_ledger
+from extensions.bootstrap import LedgerNotCurrent, current_ledger
 from spawners.ledger.ledger import Ledger
 from tests.support.hub import REPO
 
@@ -26,7 +26,7 @@ def _url(path: Path) -> str:
 def test_a_migrated_ledger_is_used_as_it_is(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     Ledger(_url(path)).create_schema()  # what the start-up hook does
-    ledger = current_ledger(_url(path))
+    ledger = current_ledger(_url(path), "slices service")
     try:
         assert ledger.live() == []
     finally:
@@ -36,7 +36,7 @@ def test_a_migrated_ledger_is_used_as_it_is(tmp_path: Path) -> None:
 def test_an_empty_ledger_is_refused_not_created(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite"
     with pytest.raises(LedgerNotCurrent, match="table sandbox_allocations is missing"):
-        current_ledger(_url(path))
+        current_ledger(_url(path), "slices service")
     assert _tables(path) == []
 
 
@@ -50,7 +50,7 @@ def test_a_ledger_of_an_earlier_version_is_refused(tmp_path: Path) -> None:
         conn.execute(text("CREATE INDEX uq_sandbox_live_server ON sandbox_allocations (user)"))
     engine.dispose()
     with pytest.raises(LedgerNotCurrent) as refused:
-        current_ledger(_url(path))
+        current_ledger(_url(path), "slices service")
     assert "index uq_sandbox_serving_server is missing" in str(refused.value)
     assert "retired index uq_sandbox_live_server is still there" in str(refused.value)
 
