@@ -20,7 +20,7 @@ from docker.utils import kwargs_from_env
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import random_port
 from tornado import web
-from traitlets import Bool, Dict, Enum, Unicode
+from traitlets import Bool, Dict, Enum, TraitError, Unicode, validate
 
 from spawners.backends.docker_spec import (
     LABEL_PREFIX,
@@ -88,10 +88,19 @@ class DockerSliceSpawner(SliceSpawnerMixin, MpsClient, DockerSpawner):
 
     remove = Bool(
         True,
-        config=True,
-        help="""Remove the container when the server stops (the home is on a volume). Keep
-        it True: a kept container would be restarted with its old slice's devices.""",
+        help="""Always True, and not a setting: the container is removed when its server
+        stops (the home is on a volume). A kept container would be started again with
+        its old slice's devices, on a slice the hub has given to someone else.""",
     )
+
+    @validate("remove")
+    def _always_remove(self, proposal: Any) -> bool:
+        if not proposal["value"]:
+            raise TraitError(
+                "DockerSliceSpawner.remove cannot be False: a kept container would start "
+                "again with its old slice's devices"
+            )
+        return True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
