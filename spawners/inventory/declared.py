@@ -48,7 +48,7 @@ def layout_errors(gpus_section: Mapping[str, Any]) -> list[str]:
     catalogue knows, and its layout uses that model's profiles at valid, free slots.
     Each message starts with ``node N GPU I:``; empty when all is well."""
     errors: list[str] = []
-    for node in gpus_section.get("nodes", []):
+    for node in gpus_section["nodes"]:
         for gpu in node["gpus"]:
             where = f"node {node['name']} GPU {gpu['index']}"
             layout = gpu.get("layout", [])
@@ -135,7 +135,7 @@ def layout_plan(gpus_section: Mapping[str, Any]) -> dict[str, list[dict[str, Any
     """Per node: the GPU instances to create, in a safe order (largest first, since a
     larger instance may need its slots before smaller ones fragment them)."""
     plan: dict[str, list[dict[str, Any]]] = {}
-    for node in gpus_section.get("nodes", []):
+    for node in gpus_section["nodes"]:
         steps = []
         for g in node["gpus"]:
             table = declared_table(g)
