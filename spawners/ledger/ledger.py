@@ -25,6 +25,7 @@ from spawners.core.profiles import slice_profile
 from spawners.core.waitlist import Waiting, fair_order, party, starts_now
 
 from .records import AllocationRecord, QueueEntry, encode_slots
+from .reservations import booking_in, record_claim
 from .schema import (
     ACTIVE,
     QUARANTINED,
@@ -231,14 +232,21 @@ class Ledger:
                         refusal = self._admit(s, limits)
                         if refusal is not None:
                             return refusal
-                    decision = allocate(
-                        inventory, self._holdings_in(s), slice_name, strategy, self._mix_in(s)
+                    holdings, mix = self._holdings_in(s), self._mix_in(s)
+                    # A course's lab-session reservations: kept slices are placed around,
+                    # or taken by a member of the course (spawners/ledger/reservations.py).
+                    booked = booking_in(
+                        s, inventory, holdings, slice_name, team, self.clock(), strategy, mix
+                    )
+                    decision = booked.take or allocate(
+                        inventory, [*holdings, *booked.around], slice_name, strategy, mix
                     )
                     if isinstance(decision, Refusal):
                         return decision
                     row = self._insert(
                         s, decision, user, server_name, image, team, epoch, engine, inventory
                     )
+                    record_claim(s, booked, row.id, self.clock(), user)
                     s.flush()
                     self._audit(s, user, "reserve", f"{user}/{server_name}", _describe(decision))
                     record = AllocationRecord.from_row(row)
@@ -565,7 +573,15 @@ class Ledger:
                         return QueueStatus(None, order, 0)
                     holdings = self._holdings_in(s)
                     mix = self._mix_in(s)
-                    placement = starts_now(order, inventory, holdings, strategy, mix).get(entry_id)
+                    now = self.clock()
+                    booked = booking_in(
+                        s, inventory, holdings, entry.slice_name, entry.team, now, strategy, mix
+                    )
+                    # A member takes a kept slice of their course at once; the queue's
+                    # order places around the kept ones.
+                    placement = booked.take or starts_now(
+                        order, inventory, [*holdings, *booked.around], strategy, mix
+                    ).get(entry_id)
                     if placement is None:
                         return QueueStatus(entry, order, place)
                     claimed = s.execute(
@@ -606,6 +622,7 @@ class Ledger:
                         engine,
                         inventory,
                     )
+                    record_claim(s, booked, row.id, now, entry.user)
                     s.execute(
                         update(QueueRow).where(QueueRow.id == entry_id).values(allocation_id=row.id)
                     )

@@ -141,3 +141,38 @@ class QueueRow(Base):
         ),
         Index("ix_sandbox_queue_state", "state"),
     )
+
+
+class ReservationRow(Base):
+    """A course's lab-session reservation: ``count`` slices of one profile kept for its
+    members over [starts_at, ends_at) (spawners/core/reservations.py says how)."""
+
+    __tablename__ = "sandbox_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    course: Mapped[str] = mapped_column(String(255))
+    slice_name: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[float] = mapped_column(Float)
+    ends_at: Mapped[float] = mapped_column(Float)
+    grace_s: Mapped[float] = mapped_column(Float)
+    """Seconds after the start that unclaimed slices stay kept (the site's setting when
+    it was made)."""
+    made_by: Mapped[str] = mapped_column(String(255))
+    made_at: Mapped[float] = mapped_column(Float)
+    cancelled_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    __table_args__ = (Index("ix_sandbox_reservation_window", "starts_at", "ends_at"),)
+
+
+class ReservationClaimRow(Base):
+    """An allocation that took one of a reservation's slices (a member's server)."""
+
+    __tablename__ = "sandbox_reservation_claims"
+
+    allocation_id: Mapped[int] = mapped_column(
+        ForeignKey("sandbox_allocations.id", ondelete="CASCADE"), primary_key=True
+    )
+    reservation_id: Mapped[int] = mapped_column(
+        ForeignKey("sandbox_reservations.id", ondelete="CASCADE"), index=True
+    )
