@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from hub_config.ports import internal_address, is_loopback
-from spawners.core.policy import PolicyError, Teams, teams_from_site
+from spawners.core.policy import PolicyError, Teams, min_slice_refusal, teams_from_site
 
 HERE = Path(__file__).resolve().parent
 SCHEMA_PATH = HERE / "schema.yaml"
@@ -160,6 +160,13 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
     if doc["defaults"]["image"] not in images:
         raise SiteError(
             f"site file {source}: defaults.image {doc['defaults']['image']!r} is not in images"
+        )
+    image, slice_name = doc["defaults"]["image"], doc["defaults"]["slice"]
+    # An empty request must be one the hub starts.
+    if min_slice_refusal(image, images[image].get("min_slice"), slice_name):
+        raise SiteError(
+            f"site file {source}: defaults.slice {slice_name} is smaller than the "
+            f"min_slice {images[image]['min_slice']} of defaults.image {image!r}"
         )
     # The backends' maps from an image to what they run (Slurm runner, Docker tag, pod image).
     for kind in ("slurm", "docker", "kubernetes"):

@@ -328,6 +328,17 @@ def slice_profile(name: str) -> SliceProfile:
     return SLICES_BY_NAME[name]
 
 
+def no_larger(name: str, than: str) -> bool:
+    """Slice ``name`` is no larger than slice ``than``: neither more of a GPU's compute
+    and memory share (the GPU-hour weight) nor more of its memory slots, so 2g.20gb
+    admits 1g.20gb and mps.20gb. A share of one GPU whatever its model: 1g.18gb of an
+    H200 is no larger than 1g.10gb of an H100. KeyError for an unknown name."""
+    if name == than:
+        return True
+    want, cap = slice_profile(name), slice_profile(than)
+    return want.gpu_hour_weight <= cap.gpu_hour_weight and want.memory_slots <= cap.memory_slots
+
+
 def slice_profile_on(name: str, model_key: str | None) -> SliceProfile:
     """The profile called ``name`` as it is on a GPU of catalogue model ``model_key``:
     a whole H200 has 141 GB (the reference ``gpu`` has an H100's 80), an A100 40GB's

@@ -95,6 +95,11 @@ def _limit(refusal: LimitRefusal, t: Any, language: str) -> str:
             "time, and you hold %(count)s (%(servers)s); 0 left. Stop one of your servers "
             "first, or start a cpu server."
         ) % {"cap": p["cap"], "team": p["team"], "count": len(held), "servers": _servers(held, t)}
+    if code is LimitCode.IMAGE_MIN_SLICE:
+        return t.gettext(
+            "The image %(image)s needs at least a %(min_slice)s slice, and %(slice)s is "
+            "smaller. Choose a larger slice for it, or another image."
+        ) % {"image": repr(p["image"]), "min_slice": p["min_slice"], "slice": p["slice"]}
     if code is LimitCode.TEAM_CONCURRENCY:
         return t.gettext(
             "Limit reached: team %(team)s may hold at most %(cap)s GPU slice(s) at a time "

@@ -16,6 +16,7 @@ from .limits import (
     LimitRefusal,
     budget_status,
     holds_gpu,
+    min_slice_refusal,
     no_team_refusal,
 )
 from .loading import TEAM_LEVEL_KEYS, policy_from_mapping, teams_from_site
@@ -55,6 +56,7 @@ __all__ = [
     "format_hours",
     "format_when",
     "holds_gpu",
+    "min_slice_refusal",
     "no_team_refusal",
     "notices",
     "parse_duration",

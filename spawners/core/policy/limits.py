@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..profiles import slice_profile
+from ..profiles import no_larger, slice_profile
 from ..usage import Charged, Period, period_bounds, total_gpu_hours
 from .teams import Membership, format_hours, format_when
 
@@ -22,6 +22,7 @@ class LimitCode(StrEnum):
     TEAM_CONCURRENCY = "team-concurrency"
     MEMBER_BUDGET = "member-budget"
     TEAM_BUDGET = "team-budget"
+    IMAGE_MIN_SLICE = "image-min-slice"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,20 @@ def no_team_refusal(user: str) -> LimitRefusal:
         f"{user} is in no team of this hub, so no server can be started. Ask your team's "
         "administrator to add you to your team's group, then log in again.",
         params={"user": user},
+    )
+
+
+def min_slice_refusal(image: str, min_slice: str | None, slice_name: str) -> LimitRefusal | None:
+    """A start of ``image`` on a slice smaller than its ``min_slice`` (the site file's
+    images.<name>.min_slice): HTTP 400, naming both; None when the slice is large enough."""
+    if min_slice is None or no_larger(min_slice, slice_name):
+        return None
+    return LimitRefusal(
+        LimitCode.IMAGE_MIN_SLICE,
+        f"The image {image!r} needs at least a {min_slice} slice, and {slice_name} is "
+        "smaller. Choose a larger slice for it, or another image.",
+        status=400,
+        params={"image": image, "min_slice": min_slice, "slice": slice_name},
     )
 
 

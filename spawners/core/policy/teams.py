@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from ..options import Choices
-from ..profiles import slice_profile
+from ..profiles import no_larger
 from ..usage import Period, period_bounds
 
 
@@ -86,16 +86,9 @@ class Policy:
     def allows_slice(self, name: str) -> bool:
         if self.slices and name not in self.slices:
             return False
-        if self.max_slice is None:
-            return True
-        # "No larger than": neither more of the GPU's compute/memory share (the GPU-hour
-        # weight) nor more of its memory slots, so a 2g.20gb cap admits 1g.20gb and
-        # mps.20gb too. The cap is a share of one GPU whatever its model: on a site with
-        # H100 and H200 nodes it admits the H200's 2g.35gb as it admits the H100's 2g.20gb.
-        if name == self.max_slice:
-            return True
-        want, cap = slice_profile(name), slice_profile(self.max_slice)
-        return want.gpu_hour_weight <= cap.gpu_hour_weight and want.memory_slots <= cap.memory_slots
+        # The cap is a share of one GPU whatever its model: on a site with H100 and H200
+        # nodes it admits the H200's 2g.35gb as it admits the H100's 2g.20gb.
+        return self.max_slice is None or no_larger(name, self.max_slice)
 
     def allows_image(self, name: str) -> bool:
         return not self.images or name in self.images
