@@ -182,6 +182,7 @@ def _configure_slurm(
     s.partition = slurm["partition"] or ""
     s.account = slurm["account"] or ""
     s.qos = slurm["qos"] or ""
+    s.team_kinds = {kind: dict(where) for kind, where in slurm["team_kinds"].items()}
     s.gres_name = slurm["gres_name"]
     s.gres_types = dict(slurm["gres_types"])
     s.time_limit = slurm["time_limit"] or ""

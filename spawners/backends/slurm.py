@@ -3,10 +3,11 @@
 The hub's ledger keeps the reservation and the quota; Slurm decides which device of which
 node the job gets. This adapter only translates: the slice becomes ``--gres`` (type names
 per site), the host share becomes ``--cpus-per-task``/``--mem``, partition/account/QOS
-come from the site (``slurm_placement_for``), the image becomes a way to run it on the
-nodes. The batch script is rendered from typed values only (``slurm_script.py``), the
-commands run as argument vectors (``slurm_jobs.py``), and the job id is recorded in the
-ledger as soon as sbatch returns, with what Slurm granted once the job runs.
+come from the site, per team kind (``slurm_placement_for``), the image becomes a way to
+run it on the nodes. The batch script is rendered from typed values only
+(``slurm_script.py``), the commands run as argument vectors (``slurm_jobs.py``), and the
+job id is recorded in the ledger as soon as sbatch returns, with what Slurm granted once
+the job runs.
 """
 
 from __future__ import annotations
@@ -201,6 +202,15 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
     )
     qos = Unicode("", config=True, help="""QOS of every job ('' = the cluster's default).""")
 
+    team_kinds = Dict(
+        value_trait=Dict(),
+        config=True,
+        help="""Per team kind (startup, course, staff): the ``partition``, ``account`` and
+        ``qos`` of its members' jobs (``hub.backend.slurm.team_kinds``; the Ansible slurm
+        role makes one partition, account and QOS per kind). A null or missing value, a
+        kind not listed and a user in no team take ``partition``, ``account`` and ``qos``.""",
+    )
+
     time_limit = Unicode(
         "",
         config=True,
@@ -345,10 +355,15 @@ class SlurmSliceSpawner(SliceSpawnerMixin, MpsClient, CheckedSlurmSpawner):
         )
 
     def slurm_placement_for(self, team: str | None) -> SlurmPlacement:
-        """Partition, account and QOS for a team's jobs. Today every team gets the site's;
-        team policy can override this. Never derived from user_options."""
+        """Partition, account and QOS for the jobs of ``team`` (the team an allocation is
+        charged to): its kind's in ``team_kinds``, else the site-wide ones. Never derived
+        from user_options."""
+        found = self._ctx.teams.get(team) if team else None
+        own = (self.team_kinds.get(found.kind.value) if found is not None else None) or {}
         return SlurmPlacement(
-            partition=self.partition or None, account=self.account or None, qos=self.qos or None
+            partition=own.get("partition") or self.partition or None,
+            account=own.get("account") or self.account or None,
+            qos=own.get("qos") or self.qos or None,
         )
 
     def runner_for(self, image: str) -> ImageRunner:
