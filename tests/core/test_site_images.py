@@ -111,6 +111,9 @@ def test_a_team_may_be_given_a_site_image(tmp_path: Path) -> None:
         # Names: lower case, as Docker tags and Kubernetes names need.
         ("images: {Genomics: {description: x}}\n", "at images:"),
         ("images: {'gen omics': {description: x}}\n", "at images:"),
+        ("images: {genomics-: {description: x}}\n", "at images:"),
+        ("images: {g..x: {description: x}}\n", "at images:"),
+        (f"images: {{{'g' * 33}: {{description: x}}}}\n", "at images:"),
         ("images: {genomics: {}}\n", "at images.genomics"),
         ("images: {genomics: {description: ''}}\n", "at images.genomics.description"),
         # A language the hub has no catalogue for would never be shown.
