@@ -31,7 +31,7 @@ from hub_config.services import (
     server_environment,
 )
 from hub_config.site import Site, SiteError, site_teams
-from hub_config.starts import configure_starts
+from hub_config.starts import configure_starts, queue_enabled
 from hub_config.startup import SandboxProxy
 from spawners.backends.local import HUB_USER
 from spawners.backends.mps import declared_mps_gpus
@@ -41,6 +41,7 @@ from spawners.core.model import Inventory
 from spawners.inventory.nvml_processes import live_device_process_ids
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger, ReconcileReport
+from spawners.waitlist import resume_queue
 
 
 def data_dir(env: Mapping[str, str]) -> Path:
@@ -175,6 +176,9 @@ class StartUp:
 
     def __call__(self, app: Any) -> None:
         start_up(self.ctx, self.site, log=app.log.warning)
+        if queue_enabled(self.site["hub"]):
+            # Starts that were queued when an earlier hub process ended start again.
+            resume_queue(app, self.ctx)
 
 
 def admin_token(env: Mapping[str, str]) -> str:

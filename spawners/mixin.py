@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import time
 from collections.abc import AsyncIterator
 from html import escape
@@ -17,21 +18,24 @@ from typing import Any
 from jupyterhub.spawner import Spawner
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
-from traitlets import Instance, Integer, Unicode, default
+from traitlets import Bool, Float, Instance, Integer, Unicode, default
 
 from spawners.context import SliceContext
 from spawners.core.allocator import slice_families
 from spawners.core.environment import slice_environment
-from spawners.core.model import Refusal
+from spawners.core.model import Refusal, RefusalCode
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
-from spawners.core.policy import LimitRefusal, Membership, no_team_refusal
-from spawners.core.server_env import ServerEnv
+from spawners.core.policy import LimitRefusal, Membership, min_slice_refusal, no_team_refusal
+from spawners.core.server_env import ServerEnv, binding_budget, policy_environment
+from spawners.core.waitlist import QueueCode, minutes_until
 from spawners.form import render_form
 from spawners.i18n import N_, current_language, refusal_text, translations
-from spawners.ledger.ledger import ServerAlreadyHolds
-from spawners.ledger.records import AllocationRecord
+from spawners.ledger.ledger import QueueStatus, ServerAlreadyHolds
+from spawners.ledger.records import AllocationRecord, QueueEntry
+from spawners.ledger.schema import EXPIRED, LEFT
 from spawners.processes import process_owners
 from spawners.start_gate import StartGate, StartTimeout
+from spawners.waitlist import capacity_changed, estimate
 
 QUARANTINE_CHECK_SECONDS = 5.0
 """How often a quarantined slice is checked (and what is left on it killed again)."""
@@ -91,6 +95,30 @@ class SliceSpawnerMixin(Spawner):
         with a message (hub.start_wait_timeout).""",
     )
 
+    queue_enabled = Bool(
+        False,
+        config=True,
+        help="""A start that finds no free slice waits in the ledger's queue (hub.queue.enabled)
+        instead of being refused with HTTP 409: the spawn page shows its place and an
+        estimated start, and it starts by itself when its turn comes. Local and Docker
+        backends; Slurm keeps its own queue.""",
+    )
+
+    queue_expire_after = Integer(
+        1800,
+        config=True,
+        help="""Seconds a queued start may wait for a slice before it is given up with a
+        message (hub.queue.expire_after). JupyterHub's start_timeout must cover it
+        (hub_config adds it).""",
+    )
+
+    queue_check_every = Float(
+        5.0,
+        config=True,
+        help="""Seconds between a queued start's looks at the ledger when nothing on this hub
+        woke it (hub.queue.check_every): slices given back by another hub, the estimate.""",
+    )
+
     capacity_refusal_status = 409
     """HTTP status of a refusal for lack of capacity (the request was fine; the GPUs are full)."""
 
@@ -100,6 +128,8 @@ class SliceSpawnerMixin(Spawner):
     device out (spawners/core/environment.py)."""
 
     allocation: AllocationRecord | None = None
+    queue_entry: QueueEntry | None = None
+    """The queue entry this server's start waits on (None: not queued)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -132,13 +162,14 @@ class SliceSpawnerMixin(Spawner):
         return render_form(
             self.slice_choices(),
             free,
-            ctx.image_descriptions,
+            ctx.images,
             ctx.site_name,
             membership=membership,
             budget=budget,
             refusal=no_team_refusal(self.user.name) if ctx.teams and not membership else None,
             families=slice_families(ctx.inventory),
             language=current_language(),
+            site_description=ctx.site_description,
         )
 
     @default("options_form")
@@ -166,10 +197,16 @@ class SliceSpawnerMixin(Spawner):
             refusal = no_team_refusal(self.user.name)
             raise refused(refusal.status, refusal)
         try:
-            request = parse_user_options(self.user_options, self.slice_choices())
+            request = parse_user_options(self.user_options, self.slice_choices(), ctx.images)
         except OptionsError as e:
             self._restore_previous_options()
             raise refused(e.status, e) from None
+        too_small = min_slice_refusal(
+            request.image, ctx.images[request.image].min_slice, request.slice_name
+        )
+        if too_small is not None:
+            self._restore_previous_options()
+            raise refused(too_small.status, too_small)
         record = await self._reserve(ctx, request.image, request.slice_name, membership)
         self.allocation = record
         if record.gpu_index is None:
@@ -223,8 +260,105 @@ class SliceSpawnerMixin(Spawner):
             self._restore_previous_options()
             raise refused(decision.status, decision)
         if isinstance(decision, Refusal):
+            if decision.code is RefusalCode.NO_CAPACITY and self.queue_enabled:
+                return await self._wait_in_queue(ctx, kwargs)
             raise refused(self.capacity_refusal_status, decision)
         return decision
+
+    async def _wait_in_queue(self, ctx: SliceContext, kwargs: dict[str, Any]) -> AllocationRecord:
+        """Wait in the ledger's queue until this start's turn comes, telling the user their
+        place and the estimated start; the entry ends when the user stops the start
+        (stop()), when it expires, or when the limits refuse it at its start."""
+        entry = await _off_loop(
+            ctx.ledger.enqueue,
+            user=kwargs["user"],
+            server_name=kwargs["server_name"],
+            image=kwargs["image"],
+            slice_name=kwargs["slice_name"],
+            epoch=ctx.epoch,
+            expire_after=self.queue_expire_after,
+            team=kwargs["team"],
+        )
+        self.queue_entry = entry
+        capacity_changed.notify()  # the others' places may have changed
+        told: tuple | None = None
+        start_kwargs = {
+            k: kwargs[k] for k in ("inventory", "epoch", "engine", "strategy", "limits")
+        }
+        try:
+            while True:
+                if ctx.ledger.clock() >= entry.expires_at:
+                    await _off_loop(ctx.ledger.leave_queue, entry.id, EXPIRED, "expired")
+                    raise self._queue_ended(QueueCode.EXPIRED, entry)
+                outcome = await _shielded(ctx.ledger.start_queued, entry.id, **start_kwargs)
+                if isinstance(outcome, AllocationRecord):
+                    self.queue_entry = None
+                    capacity_changed.notify()  # the others move up
+                    return outcome
+                if isinstance(outcome, LimitRefusal):
+                    self._restore_previous_options()
+                    raise refused(outcome.status, outcome)
+                if outcome.entry is None:
+                    now = await _off_loop(ctx.ledger.queue_entry, entry.id)
+                    code = QueueCode.EXPIRED if now and now.state == EXPIRED else QueueCode.LEFT
+                    raise self._queue_ended(code, entry)
+                at = await _off_loop(estimate, ctx, outcome.order, entry.id)
+                minutes = None if at is None else minutes_until(at, ctx.ledger.clock())
+                if (outcome.position, outcome.total, minutes) != told:
+                    told = (outcome.position, outcome.total, minutes)
+                    self._emit_place(outcome, minutes)
+                await capacity_changed.wait(self.queue_check_every)
+        except asyncio.CancelledError:
+            # Cancelled by a stop (which leaves the queue next: JupyterHub polls, then
+            # stops) or by the hub's own end (the entry waits for the next hub).
+            raise
+        except BaseException:
+            self.queue_entry = None
+            raise
+        self.queue_entry = None
+
+    async def _leave_queue(self) -> None:
+        """The user stopped a queued start: its entry leaves the queue."""
+        entry, self.queue_entry = self.queue_entry, None
+        if entry is not None:
+            await _off_loop(self._ctx.ledger.leave_queue, entry.id, LEFT, "the start was stopped")
+            capacity_changed.notify()
+
+    def _emit_place(self, status: QueueStatus, minutes: int | None) -> None:
+        if minutes is None:
+            self._emit(
+                5,
+                N_("queue position %(position)s of %(total)s, no estimate yet"),
+                position=status.position,
+                total=status.total,
+            )
+            return
+        self._emit(
+            5,
+            N_(
+                "queue position %(position)s of %(total)s, about %(minutes)s min "
+                "(an estimate from the running sessions)"
+            ),
+            position=status.position,
+            total=status.total,
+            minutes=minutes,
+        )
+
+    def _queue_ended(self, code: QueueCode, entry: QueueEntry) -> web.HTTPError:
+        """The error of a queued start that ends without a slice: expired or left."""
+        minutes = max(1, math.ceil(self.queue_expire_after / 60))
+        if code is QueueCode.EXPIRED:
+            text = N_(
+                "No %(slice)s slice became free within %(minutes)s min, so this start left "
+                "the queue. Start again to queue again, or choose a smaller slice."
+            )
+        else:
+            text = N_("This start left the queue for a %(slice)s slice.")
+        params = {"slice": entry.slice_name, "minutes": minutes}
+        shown = translations(current_language()).gettext(text) % params
+        # The last progress event says it too, in the user's language.
+        self._progress_events.append({"progress": 100, "message": shown})
+        return _http_error(self.capacity_refusal_status, str(code), text % params, shown)
 
     @contextlib.asynccontextmanager
     async def _turn_to_start(self) -> AsyncIterator[None]:
@@ -377,6 +511,7 @@ class SliceSpawnerMixin(Spawner):
                 self.db.commit()
 
     async def stop(self, now: bool = False) -> None:
+        await self._leave_queue()
         try:
             await super().stop(now=now)
         finally:
@@ -384,6 +519,10 @@ class SliceSpawnerMixin(Spawner):
 
     async def poll(self) -> int | None:
         status = await super().poll()
+        if status is not None and self.queue_entry is not None:
+            # A stop of a start still queued: JupyterHub polls it, finds no process and
+            # does not call stop().
+            await self._leave_queue()
         if status is not None and self.allocation is not None:
             await self._release("server exited")
         return status
@@ -404,6 +543,7 @@ class SliceSpawnerMixin(Spawner):
             return
         if await self._give_back(record, reason):
             self.allocation = None
+            capacity_changed.notify()
 
     async def _give_back(self, record: AllocationRecord, reason: str) -> bool:
         """Destroy the MIG instance the hub created (if any), then release the slots."""
@@ -453,19 +593,22 @@ class SliceSpawnerMixin(Spawner):
         membership = ctx.teams.membership_in(record.team, self.slice_groups())
         if membership is None:
             return env
-        env[ServerEnv.TEAM] = membership.team.name
-        env[ServerEnv.ROLE] = membership.role.value
-        if membership.policy.max_session is not None:
-            # Counted from now: the allocation becomes active once the server answers.
-            ends = ctx.ledger.clock() + membership.policy.max_session
-            env[ServerEnv.SESSION_ENDS_AT] = str(int(ends))
+        policy = membership.policy
         budget = ctx.budget(self.user.name, membership)
-        if budget.left is not None:
-            # The binding budget: the member's or the team's, whichever has less left.
-            member = budget.member_left is not None and budget.left == budget.member_left
-            limit = budget.member_limit if member else budget.team_limit
-            env[ServerEnv.GPU_HOURS_LEFT] = f"{max(0.0, budget.left):.4f}"
-            env[ServerEnv.GPU_HOURS_BUDGET] = f"{limit:.4f}"
+        env.update(
+            policy_environment(
+                team=membership.team.name,
+                role=membership.role.value,
+                # Counted from now: the allocation becomes active once the server answers.
+                ends_at=None
+                if policy.max_session is None
+                else ctx.ledger.clock() + policy.max_session,
+                warn_before=policy.warn_before,
+                budget=binding_budget(
+                    budget.member_left, budget.member_limit, budget.team_left, budget.team_limit
+                ),
+            )
+        )
         return env
 
     def get_state(self) -> dict[str, Any]:
@@ -576,13 +719,19 @@ def refused(status: int, refusal: Refusal | LimitRefusal | OptionsError) -> web.
     """The HTTP error for a refusal: the English message (the REST API's ``message``),
     its code (a header JupyterHub sends with the error), and the message in the user's
     language for the hub's pages (``jupyterhub_html_message``, shown by the spawn page)."""
-    error = web.HTTPError(status, refusal.message)
-    error.headers = {CODE_HEADER: str(refusal.code)}
-    code = escape(str(refusal.code))
+    return _http_error(
+        status, str(refusal.code), refusal.message, refusal_text(refusal, current_language())
+    )
+
+
+def _http_error(status: int, code: str, english: str, shown: str) -> web.HTTPError:
+    error = web.HTTPError(status, english)
+    error.headers = {CODE_HEADER: code}
+    safe_code = escape(code)
     # The code is shown too: it is what a user quotes to the hub's administrators.
     error.jupyterhub_html_message = (
-        f'<span data-code="{code}">{escape(refusal_text(refusal, current_language()))}</span>'
-        f' <code class="sandbox-refusal-code">{code}</code>'
+        f'<span data-code="{safe_code}">{escape(shown)}</span>'
+        f' <code class="sandbox-refusal-code">{safe_code}</code>'
     )
     return error
 
@@ -603,6 +752,20 @@ async def _off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(
         None, functools.partial(fn, *args, **kwargs)
     )
+
+
+async def _shielded(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """_off_loop for a call that may reserve a slice: if the waiting start is cancelled
+    meanwhile, the call still finishes and what it reserved is given back."""
+    call = asyncio.ensure_future(_off_loop(fn, *args, **kwargs))
+    try:
+        return await asyncio.shield(call)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            got = await call
+            if isinstance(got, AllocationRecord):
+                await _off_loop(fn.__self__.release, got.id, "the queued start was stopped")
+        raise
 
 
 def _reserve_or_supersede(ledger: Any, kwargs: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from statistics import median
 
 from .allocator import PlacementStrategy, allocate
@@ -65,7 +66,8 @@ def fair_order(waiting: Iterable[Waiting], held: Mapping[str, float]) -> list[Wa
     by_party: dict[str, list[Waiting]] = {}
     for entry in sorted(waiting, key=lambda w: w.id):
         by_party.setdefault(party(entry.team, entry.user), []).append(entry)
-    heap = [(held.get(p, 0.0), entries[0].id, p) for p, entries in by_party.items()]
+    # Shares are sums of sevenths and such: rounded, so that equal holdings tie exactly.
+    heap = [(_share(held.get(p, 0.0)), entries[0].id, p) for p, entries in by_party.items()]
     heapq.heapify(heap)
     nexts = {p: 0 for p in by_party}
     out: list[Waiting] = []
@@ -76,8 +78,13 @@ def fair_order(waiting: Iterable[Waiting], held: Mapping[str, float]) -> list[Wa
         out.append(entry)
         nexts[p] += 1
         if nexts[p] < len(entries):
-            heapq.heappush(heap, (share + weight(entry.slice_name), entries[nexts[p]].id, p))
+            given = _share(share + weight(entry.slice_name))
+            heapq.heappush(heap, (given, entries[nexts[p]].id, p))
     return out
+
+
+def _share(value: float) -> float:
+    return round(value, 9)
 
 
 def starts_now(
@@ -175,3 +182,10 @@ def expires_at(enqueued_at: float, expire_after: float) -> float:
 
 def expired(entry: Waiting, now: float) -> bool:
     return now >= entry.expires_at
+
+
+class QueueCode(StrEnum):
+    """Why a queued start ended without a slice (the refusal's stable code)."""
+
+    EXPIRED = "queue-expired"
+    LEFT = "queue-left"

@@ -24,6 +24,7 @@ site: {name: 한국어 테스트 허브}
 hub:
   start_timeout: 120
   http_timeout: 90
+  queue: {enabled: false}
 gpus:
   source: simulated
   simulated_count: 1

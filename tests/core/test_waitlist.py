@@ -57,6 +57,13 @@ def test_a_team_holding_more_waits_behind_a_team_holding_less() -> None:
     assert ids(fair_order(queue, held)) == [3, 1, 2]
 
 
+def test_equal_holdings_summed_differently_tie_to_the_earlier_entry() -> None:
+    # 4/7 held against 3 x 1/7 held plus 1/7 given: a tie, so the earlier entry first.
+    queue = [waiting(1, "a1", "a"), waiting(2, "b1", "b"), waiting(3, "b2", "b")]
+    held = {party("a", "x"): 4 / 7, party("b", "y"): 1 / 7 + 1 / 7 + 1 / 7}
+    assert ids(fair_order(queue, held)) == [2, 1, 3]
+
+
 def test_teams_alternate_by_what_the_order_gives_them() -> None:
     # Equal holdings: the earlier entry first, then whoever holds less after it.
     queue = [

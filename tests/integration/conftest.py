@@ -28,6 +28,9 @@ TEAMS_SITE = (
 )
 """The test hub with one team, so the idle culler and the quota service run too."""
 
+REFUSING_SITE = TEST_SITE.replace("hub:\n", "hub:\n  queue: {enabled: false}\n", 1)
+"""The test hub with the waitlist off: a start that finds no free slice is refused (409)."""
+
 
 @pytest.fixture
 def make_hub(tmp_path: Path) -> Iterator:

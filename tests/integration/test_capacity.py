@@ -6,9 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.hub import Hub, wait_for
 
+from .conftest import REFUSING_SITE
+
 
 def test_twelve_concurrent_1g10gb_then_two_3g40gb(make_hub) -> None:
-    hub: Hub = make_hub()
+    hub: Hub = make_hub(REFUSING_SITE)
     users = [f"user{i:02d}" for i in range(12)]
     for u in users:
         hub.ensure_user(u)

@@ -14,6 +14,8 @@ import requests
 
 from tests.support.hub import Hub
 
+from .conftest import REFUSING_SITE
+
 pytestmark = pytest.mark.integration
 
 KOREAN = {"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"}
@@ -44,7 +46,7 @@ def log_in(hub: Hub) -> requests.Session:
 
 
 def test_pages_form_and_refusals_in_both_languages(make_hub) -> None:
-    hub: Hub = make_hub()
+    hub: Hub = make_hub(REFUSING_SITE)
 
     # The login page: Korean for a Korean browser, English for an English one.
     korean = requests.get(f"{hub.url}/hub/login", headers=KOREAN, timeout=30)

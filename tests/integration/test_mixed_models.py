@@ -15,6 +15,7 @@ site: {name: Mixed hub}
 hub:
   start_timeout: 120
   http_timeout: 90
+  queue: {enabled: false}
 gpus:
   source: declared
   nodes:

@@ -1,0 +1,218 @@
+"""The waitlist through a real hub and proxy (docs/configuration.md, "When the GPUs are
+full"): a full simulated GPU, five users of two teams queued; their places and estimates
+in the progress stream; stopping servers starts them in fair order; a SIGKILLed hub's
+queue survives its restart and drains; a user leaves the queue; an entry expires with its
+message; the ledger never holds a slot twice nor keeps one for nobody."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from spawners.ledger.ledger import Ledger
+from spawners.ledger.schema import EXPIRED, LEFT, STARTED
+from tests.support.hub import Hub, wait_for
+
+pytestmark = pytest.mark.integration
+
+EXPIRE_S = 90
+"""Long enough for the drain below on a busy machine, short enough to wait out."""
+
+SITE = f"""
+site: {{name: Test hub}}
+hub:
+  start_timeout: 120
+  http_timeout: 90
+  queue: {{enabled: true, expire_after: {EXPIRE_S}, check_every: 1}}
+gpus:
+  source: simulated
+  simulated_count: 1
+teams:
+  alpha:
+    kind: startup
+    groups: [alpha]
+    policy: {{max_slice: 4g.40gb, max_session: 10m, warn_before: 1m}}
+  beta:
+    kind: startup
+    groups: [beta]
+    policy: {{max_slice: 4g.40gb, max_session: 10m, warn_before: 1m}}
+"""
+
+PLACE = re.compile(r"queue position (\d+) of (\d+), about (\d+) min")
+
+
+def ledger_of(hub: Hub) -> Ledger:
+    return Ledger(f"sqlite:///{hub.data / 'ledger.sqlite'}")
+
+
+def check_ledger(hub: Hub, holders: set[str]) -> list[str]:
+    """Nothing double-booked, nothing leaked: the live allocations are exactly the
+    servers that hold a slice, their slots distinct; returns the users queued."""
+    ledger = ledger_of(hub)
+    try:
+        live = ledger.live()
+        claims = ledger.claimed_slots()
+        queued = [e.user for e in ledger.queue()]
+    finally:
+        ledger.dispose()
+    assert sorted(r.user for r in live) == sorted(holders)
+    slots = [(gpu, slot) for gpu, slot, _ in claims]
+    assert len(slots) == len(set(slots)) == sum(len(r.slots) for r in live)
+    assert not set(queued) & holders
+    return queued
+
+
+def queue_entries(hub: Hub) -> list[tuple[int, str, str]]:
+    ledger = ledger_of(hub)
+    try:
+        return [(e.id, e.user, e.state) for e in ledger.queue()]
+    finally:
+        ledger.dispose()
+
+
+def entry_state(hub: Hub, user: str) -> str:
+    ledger = ledger_of(hub)
+    try:
+        with ledger.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT state FROM sandbox_queue WHERE user = ? ORDER BY id DESC LIMIT 1", (user,)
+            ).first()
+        return row[0]
+    finally:
+        ledger.dispose()
+
+
+def progress_events(hub: Hub, user: str, until, timeout: float = 120) -> dict:
+    """Read ``user``'s progress stream until an event satisfies ``until``; return it."""
+    with requests.get(
+        f"{hub.url}/hub/api/users/{user}/server/progress",
+        headers={"Authorization": f"token {hub.token}"},
+        stream=True,
+        timeout=(5, timeout),
+    ) as r:
+        r.raise_for_status()
+        for line in r.iter_lines(decode_unicode=True):
+            if line and line.startswith("data:"):
+                event = json.loads(line[5:])
+                if until(event):
+                    return event
+    raise AssertionError(f"{user}'s progress stream ended without the event")
+
+
+def final_place(hub: Hub, user: str, total: int) -> tuple[int, int]:
+    """The user's place and estimate in minutes, once the queue holds ``total``."""
+    event = progress_events(
+        hub, user, lambda e: (m := PLACE.search(e.get("message", ""))) and int(m[2]) == total
+    )
+    m = PLACE.search(event["message"])
+    assert "(an estimate from the running sessions)" in event["message"]
+    return int(m[1]), int(m[3])
+
+
+def queue_in_background(hub: Hub, user: str, answers: dict) -> threading.Thread:
+    """POST the start (answered after JupyterHub's slow_spawn_timeout) in a thread."""
+
+    def post() -> None:
+        answers[user] = hub.spawn(user, {"slice": "1g.10gb"}).status_code
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    return thread
+
+
+def test_a_full_gpu_queues_fairly_survives_a_restart_and_expires(tmp_path: Path) -> None:
+    hub = Hub(tmp_path / "hub", site=(tmp_path / "site.yaml"))
+    hub.site.write_text(SITE)
+    try:
+        hub.start()
+        teams = {"alpha": ["ha", "a1", "a2", "a3"], "beta": ["hb1", "hb2", "hb3", "b1", "b2"]}
+        for team, users in teams.items():
+            for u in users:
+                hub.ensure_user(u)
+            assert hub.post(f"/groups/{team}", json={"users": users}).status_code == 201
+
+        # Fill the GPU: alpha holds 4/7 (a 4g.40gb), beta 3/7 (three 1g.10gb).
+        assert hub.spawn("ha", {"slice": "4g.40gb"}).status_code in (201, 202)
+        for u in ("hb1", "hb2", "hb3"):
+            assert hub.spawn(u, {"slice": "1g.10gb"}).status_code in (201, 202)
+        for u in ("ha", "hb1", "hb2", "hb3"):
+            hub.wait_ready(u)
+        holders = {"ha", "hb1", "hb2", "hb3"}
+        assert hub.inventory()["free"].get("1g.10gb") == 0
+        check_ledger(hub, holders)
+
+        # Five queue, in this order of arrival.
+        arrival = ["a1", "a2", "b1", "a3", "b2"]
+        answers: dict[str, int] = {}
+        threads = []
+        for i, u in enumerate(arrival):
+            threads.append(queue_in_background(hub, u, answers))
+            wait_for(lambda n=i + 1: len(queue_entries(hub)) == n, 60, f"{u} to be queued")
+        assert [e[1] for e in queue_entries(hub)] == arrival
+        for t in threads:
+            t.join()
+        assert answers == dict.fromkeys(arrival, 202)  # pending, not refused
+
+        # Fair order: beta holds less, so its entries go first while its share is below
+        # alpha's; within a team, first come first served.
+        fair = ["b1", "a1", "b2", "a2", "a3"]
+        places = {u: final_place(hub, u, 5) for u in arrival}
+        assert [places[u][0] for u in fair] == [1, 2, 3, 4, 5]
+        estimates = [places[u][1] for u in fair]
+        assert estimates == sorted(estimates) and 1 <= estimates[0] <= 10
+        assert sorted(check_ledger(hub, holders)) == sorted(arrival)
+
+        # A slice frees: the first in fair order starts, the others move up.
+        hub.stop_server("hb1")
+        holders = holders - {"hb1"} | {"b1"}
+        hub.wait_ready("b1")
+        assert check_ledger(hub, holders) == ["a1", "a2", "a3", "b2"]
+        # b1 took hb1's place, so beta still holds less: b2, which came last, is next.
+        for user, place in (("b2", 1), ("a1", 2), ("a2", 3), ("a3", 4)):
+            shown = f"queue position {place} of 4,"
+            progress_events(hub, user, lambda e, shown=shown: shown in e["message"])
+
+        # SIGKILL the hub with four queued; the restarted hub keeps them, in order.
+        before = queue_entries(hub)
+        hub.kill_hub_only()
+        hub.start()
+        wait_for(
+            lambda: all(hub.server(u) is not None for u in ("a1", "a2", "a3", "b2")),
+            60,
+            "the queued starts to be resumed",
+        )
+        assert queue_entries(hub) == before
+        check_ledger(hub, holders)
+
+        # Beta holds 3/7 against alpha's 4/7: b2 goes before a1, which came first.
+        hub.stop_server("hb2")
+        holders = holders - {"hb2"} | {"b2"}
+        hub.wait_ready("b2")
+        assert check_ledger(hub, holders) == ["a1", "a2", "a3"]
+        hub.stop_server("hb3")
+        holders = holders - {"hb3"} | {"a1"}
+        hub.wait_ready("a1")
+        assert check_ledger(hub, holders) == ["a2", "a3"]
+
+        # a2 leaves the queue by stopping its start.
+        hub.stop_server("a2")
+        assert entry_state(hub, "a2") == LEFT
+        assert check_ledger(hub, holders) == ["a3"]
+
+        # a3 waits out its expiry and is told why.
+        failed = progress_events(hub, "a3", lambda e: e.get("failed"), timeout=EXPIRE_S + 30)
+        assert 'data-code="queue-expired"' in failed.get("html_message", "")
+        assert "No 1g.10gb slice became free within 2 min" in failed["message"]  # 90 s
+        wait_for(lambda: hub.server("a3") is None, 30, "a3's start to end")
+        assert entry_state(hub, "a3") == EXPIRED
+        assert check_ledger(hub, holders) == []
+        for u in ("b1", "b2", "a1"):
+            assert entry_state(hub, u) == STARTED
+    finally:
+        hub.stop()
+        hub.remove_homes()
