@@ -37,6 +37,7 @@ from spawners.backends.local import HUB_USER
 from spawners.backends.mps import declared_mps_gpus
 from spawners.context import SliceContext, site_wide_choices, team_choices
 from spawners.core.allocator import PlacementStrategy
+from spawners.core.images import image_table
 from spawners.core.model import Inventory
 from spawners.inventory.nvml_processes import live_device_process_ids
 from spawners.inventory.select import inventory_for_site
@@ -89,9 +90,10 @@ def build_context(
         inventory=inventory,
         ledger=ledger,
         choices_for=choices,
+        images=image_table(site["images"]),
         strategy=PlacementStrategy(site["gpus"]["placement"]),
         site_name=site["site"]["name"],
-        image_descriptions={k: v["description"] for k, v in site["images"].items()},
+        site_description=site["site"]["description"],
         teams=teams,
         device_processes=live_device_process_ids if inventory.source == "nvml" else None,
         max_gpu_slices_per_user=site["hub"]["max_gpu_slices_per_user"],

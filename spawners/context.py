@@ -58,6 +58,8 @@ class SliceContext:
     form lists."""
     strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE
     site_name: str = "AI Sandbox Hub"
+    site_description: str = ""
+    """The site file's site.description, shown under its name on the spawn form."""
     epoch: str = field(default_factory=lambda: uuid.uuid4().hex)
     instances: Any = None
     """An NvmlInstanceManager when the hub creates MIG instances itself (dynamic

@@ -38,15 +38,20 @@ def render_form(
     refusal: LimitRefusal | None = None,
     families: Mapping[str, Sequence[str]] | None = None,
     language: str = SOURCE_LANGUAGE,
+    site_description: str = "",
 ) -> str:
     """``families``: for each GPU slice, the GPU families that can hold it (None: the
     slices are listed without families, as on a site of one model). ``language``: the
-    reader's (see image_description)."""
+    reader's (see image_description). ``site_description``: the site file's, shown
+    under its name ("" for none)."""
     t = translations(language)
     _ = t.gettext
+    header = f"<p>{escape(site_name)}</p>"
+    if site_description:
+        header += f'<p class="sandbox-site-description">{escape(site_description)}</p>'
     if refusal is not None:
         return (
-            f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
+            f'<div class="sandbox-form">{header}'
             f'<p class="alert alert-warning sandbox-refusal" data-code="{escape(refusal.code)}">'
             f"{escape(refusal_text(refusal, language))} "
             f'<code class="sandbox-refusal-code">{escape(refusal.code)}</code></p></div>'
@@ -74,7 +79,7 @@ def render_form(
     # Messages outside the f-strings: Babel's extractor does not read inside them.
     image_label, slice_legend = escape(_("Image")), escape(_("Slice"))
     return (
-        f'<div class="sandbox-form"><p>{escape(site_name)}</p>'
+        f'<div class="sandbox-form">{header}'
         f"{_team_panel(membership, budget, t, language)}"
         f'<label for="sandbox-image">{image_label}</label>'
         f'<select id="sandbox-image" name="image" class="form-control">{images}</select>'
