@@ -7,8 +7,10 @@ touched; a language the user picks in JupyterLab (a user setting) still wins."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
@@ -34,7 +36,10 @@ def lab_language_defaults(env: MutableMapping[str, str], folder: Path | None = N
     language = env.get(ServerEnv.LANGUAGE, "")
     if language not in available_languages():
         return None
-    folder = folder or Path(tempfile.mkdtemp(prefix="sandbox-lab-language-"))
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="sandbox-lab-language-"))
+        # One per server start: gone with the server, not left in /tmp for good.
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     labconfig = folder / "labconfig"
     labconfig.mkdir(parents=True, exist_ok=True)
     (labconfig / "default_setting_overrides.json").write_text(

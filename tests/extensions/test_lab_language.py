@@ -5,6 +5,9 @@ Korean as JupyterLab's default language."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from jupyterlab_server.settings_utils import _get_overrides
@@ -55,3 +58,18 @@ def test_no_language_or_an_unknown_one_changes_nothing(tmp_path) -> None:
     for env in ({}, {"SANDBOX_LANGUAGE": "xx"}):
         assert lab_language_defaults(env, tmp_path) is None
         assert "JUPYTER_CONFIG_PATH" not in env
+
+
+def test_the_servers_own_language_folder_goes_with_the_server(tmp_path: Path) -> None:
+    """A folder per server start: left behind, /tmp would fill with one per start."""
+    code = (
+        "from extensions.sandbox_server.language import lab_language_defaults; "
+        "print(lab_language_defaults({'SANDBOX_LANGUAGE': 'ko'}))"
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    folder = Path(out.stdout.strip())
+    assert folder.parent == tmp_path and folder.name.startswith("sandbox-lab-language-")
+    assert not folder.exists()
