@@ -19,6 +19,7 @@ from spawners.ledger.ledger import Ledger
 
 from .admin import admin_routes
 from .authz import READ_ALL, require
+from .queue_api import queue_routes
 from .usage_api import usage_routes
 from .views import allocations_view, inventory_view
 
@@ -68,6 +69,7 @@ def make_app(env: Mapping[str, str] | None = None) -> web.Application:
             (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
             *admin_routes(prefix, args),
             *usage_routes(prefix, ledger, inventory, service.teams),
+            *queue_routes(prefix, args),
         ],
         cookie_secret=os.urandom(32),
         # The capacity page's language for a browser that asks for none the hub has.
