@@ -18,12 +18,7 @@ from spawners.core.policy import parse_duration
 from spawners.core.server_env import ServerEnv
 
 # --- courses -----------------------------------------------------------------------------
-
-PASSED_THROUGH = (
-    "SANDBOX_COURSES_NOTEBOOKS",
-    "SANDBOX_COURSES_STUDENTS_GROUP",
-    "SANDBOX_COURSES_INSTRUCTORS_GROUP",
-)
+# The service's settings are the site file's `courses` section, read by the service itself.
 
 
 def _free_port(preferred: int | None = None) -> int:
@@ -82,7 +77,6 @@ def courses_service(
     port = courses_port(env, Path(data) if data else None)
     environment = dict(service_env)
     environment["SANDBOX_COURSES_PORT"] = str(port)
-    environment.update({k: env[k] for k in PASSED_THROUGH if env.get(k)})
     return {
         "name": "courses",
         "url": address.url(port),

@@ -1,29 +1,31 @@
 """Run the `courses` service (JupyterHub starts it as a managed service).
 
 Environment: SANDBOX_DATA (labs and hand-ins go under <data>/courses),
-SANDBOX_COURSES_PORT, SANDBOX_COURSES_NOTEBOOKS (folders publishable as labs; default
-the repository's notebooks/), SANDBOX_COURSES_STUDENTS_GROUP and
-SANDBOX_COURSES_INSTRUCTORS_GROUP (group templates, default {course}-students and
-{course}-instructors), SANDBOX_SITE (the site file: its `courses:` section holds the
-quotas and the hub timeout); JupyterHub sets the JUPYTERHUB_* ones."""
+SANDBOX_COURSES_PORT, SANDBOX_SITE (the site file: its `courses:` section holds the group
+templates, the folder publishable as labs, the quotas and the hub timeout); JupyterHub
+sets the JUPYTERHUB_* ones."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from jupyterhub.services.auth import HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from tornado import web
 
+from extensions.bootstrap import Service, ServiceNotStarted, bootstrap
 from extensions.service_lifetime import drain, exit_now, listen, until_stopped
 from hub_config.services import remember_courses_port
-from hub_config.site import load_site
 
 from . import handlers as h
 from .inflight import InFlight
 from .limits import Limits
+from .reservations import reservation_routes
 from .roles import CourseNaming
 from .service import CourseService
 from .store import CourseStore
@@ -32,22 +34,25 @@ REPO = Path(__file__).resolve().parents[2]
 NAME = r"([^/]+)"
 
 
-def make_app(env: dict[str, str] | None = None) -> web.Application:
-    env = dict(os.environ if env is None else env)
-    data = Path(env["SANDBOX_DATA"]) / "courses"
+def make_app(env: Mapping[str, str] | None = None) -> web.Application:
+    """The service's application, from ``env`` (default: the process's environment);
+    what it started from is its ``sandbox_service`` setting."""
+    start = bootstrap(env)
+    data = start.data / "courses"
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
-    notebooks = Path(env.get("SANDBOX_COURSES_NOTEBOOKS") or REPO / "notebooks")
-    site = load_site(env=env)
+    site = start.site
     settings = site["courses"]
+    # null: the repository's own notebooks/ (the tutorials), wherever it is installed.
+    notebooks = Path(settings["notebooks"] or REPO / "notebooks")
     limits = Limits.from_site(settings)
     service = CourseService(store=CourseStore(data), notebooks=notebooks, limits=limits)
     args = {
         "service": service,
-        "naming": CourseNaming.from_env(env),
+        "naming": _naming(settings, start),
         "transfers": InFlight(),
         "hub_timeout": float(settings["hub_timeout"]),
     }
-    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX", "/services/courses/")
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/courses/")
     api = url_path_join(prefix, "api")
     routes = [
         (prefix, h.PageHandler, args),
@@ -64,6 +69,7 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
             h.SubmissionZipHandler,
             args,
         ),
+        *reservation_routes(api, args, start),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         (
             url_path_join(prefix, "static/(.*)"),
@@ -81,20 +87,24 @@ def make_app(env: dict[str, str] | None = None) -> web.Application:
         max_body_size=max_body,
         # The page's language for a browser that asks for none the hub has.
         sandbox_language=site["site"]["language"],
+        sandbox_service=start,
     )
+
+
+def _naming(settings: Mapping[str, Any], start: Service) -> CourseNaming:
+    try:
+        return CourseNaming.from_site(settings)
+    except ValueError as e:  # the schema checks each template, not the pair
+        raise ServiceNotStarted(f"site file {start.site.path}: courses: {e}") from None
 
 
 async def serve() -> None:
     app = make_app()
+    start: Service = app.settings["sandbox_service"]
     port = int(os.environ["SANDBOX_COURSES_PORT"])
-    server = listen(
-        app,
-        port,
-        address=os.environ.get("SANDBOX_SERVICES_BIND_IP", "127.0.0.1"),
-        max_body_size=app.settings["max_body_size"],
-    )
+    server = listen(app, port, address=start.address, max_body_size=app.settings["max_body_size"])
     # Remembered here, at the service's start, never when the hub's configuration loads.
-    remember_courses_port(Path(os.environ["SANDBOX_DATA"]), port)
+    remember_courses_port(start.data, port)
     # The hub stops its services with a signal: end at once and quietly, without a
     # traceback. A hub that died without stopping us: end too, and free the port.
     await until_stopped()
@@ -102,7 +112,12 @@ async def serve() -> None:
 
 
 def main() -> None:
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except ServiceNotStarted as e:
+        # One clear line in the hub's log, not a traceback.
+        print(e, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     exit_now()
 
 

@@ -2,7 +2,8 @@
 
 A course ``ml101`` is two JupyterHub groups, by default ``ml101-students`` and
 ``ml101-instructors`` (the team sync maps IdP groups onto them). The naming is a
-template so a site can use ``course-{course}-ta`` or similar."""
+template (the site file's ``courses.students_group`` and ``courses.instructors_group``)
+so a site can use ``course-{course}-ta`` or similar."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 COURSE_NAME = r"[a-z0-9][a-z0-9_.-]{0,62}"
 _COURSE_RE = re.compile(COURSE_NAME)
@@ -24,8 +26,8 @@ class Role(StrEnum):
 class CourseNaming:
     """Group-name templates; each must contain ``{course}`` exactly once."""
 
-    students: str = "{course}-students"
-    instructors: str = "{course}-instructors"
+    students: str
+    instructors: str
 
     def __post_init__(self) -> None:
         for template in (self.students, self.instructors):
@@ -35,11 +37,9 @@ class CourseNaming:
             raise ValueError("students and instructors need different group templates")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CourseNaming:
-        return cls(
-            students=env.get("SANDBOX_COURSES_STUDENTS_GROUP") or cls.students,
-            instructors=env.get("SANDBOX_COURSES_INSTRUCTORS_GROUP") or cls.instructors,
-        )
+    def from_site(cls, courses: Mapping[str, Any]) -> CourseNaming:
+        """From the site file's merged ``courses`` section."""
+        return cls(students=courses["students_group"], instructors=courses["instructors_group"])
 
     def group(self, course: str, role: Role) -> str:
         template = self.instructors if role is Role.INSTRUCTOR else self.students

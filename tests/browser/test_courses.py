@@ -39,7 +39,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     (v1 / "intro.ipynb").write_text(notebook("answer = None"))
     (v2 / "intro.ipynb").write_text(notebook("answer = None  # hint: think of 6 x 7"))
     (v2 / "extra.ipynb").write_text(notebook("bonus = True"))
-    with running_hub(tmp, SANDBOX_COURSES_NOTEBOOKS=str(tmp / "notebooks")) as hub:
+    with running_hub(tmp, notebooks=tmp / "notebooks") as hub:
         for user in ("prof", "stud"):
             hub.ensure_user(user)
         assert hub.post("/groups/ml101-students", json={"users": ["stud"]}).ok

@@ -43,11 +43,15 @@ gpus:
 
 
 @contextmanager
-def running_hub(tmp: Path, name: str = "hub", **env: str) -> Iterator[Hub]:
-    """One real hub (proxy, slices and courses services) for a test module."""
+def running_hub(
+    tmp: Path, name: str = "hub", notebooks: Path | None = None, **env: str
+) -> Iterator[Hub]:
+    """One real hub (proxy, slices and courses services) for a test module; ``notebooks``:
+    the folder the courses service publishes labs from (courses.notebooks)."""
     if shutil.which("configurable-http-proxy", path=f"{REPO / 'node_modules' / '.bin'}") is None:
         missing("configurable-http-proxy (make setup)")
-    site = write_site(tmp / f"{name}-site.yaml", SITE)
+    courses = f"courses: {{notebooks: '{notebooks}'}}\n" if notebooks else ""
+    site = write_site(tmp / f"{name}-site.yaml", SITE + courses)
     hub = Hub(tmp / name, site=site, env=env)
     try:
         yield hub.start(timeout=120)

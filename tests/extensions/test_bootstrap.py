@@ -59,6 +59,7 @@ def test_a_bad_site_is_refused_as_the_hub_refuses_it(tmp_path: Path) -> None:
 
 SERVICES = (
     "extensions/slices_service/__main__.py",
+    "extensions/courses/__main__.py",
     "extensions/quota/__main__.py",
     "extensions/quota/culling.py",
 )
@@ -76,7 +77,9 @@ def test_each_service_starts_from_the_bootstrap(module: str) -> None:
     assert not called & {"load_site", "site_teams", "Ledger", "ledger_url"}
 
 
-@pytest.mark.parametrize("module", ["extensions.slices_service", "extensions.quota"])
+@pytest.mark.parametrize(
+    "module", ["extensions.slices_service", "extensions.quota", "extensions.courses"]
+)
 def test_a_service_started_without_the_hub_says_so_in_one_line(module: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "JUPYTERHUB_"))}
     done = subprocess.run(

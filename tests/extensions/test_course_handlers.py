@@ -33,6 +33,7 @@ from tests.support.hub import REPO, wait_for
 SERVICE_TOKEN = "service-secret"
 SITE = """
 courses:
+  notebooks: NOTEBOOKS
   hub_timeout: 1
   hand_ins: {max_mb: 1, kept_per_student: 3}
   labs: {max_mb: 50}
@@ -130,14 +131,14 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/services/courses"
         self.log_path = tmp / "courses.log"
-        (tmp / "site.yaml").write_text(site)
+        # The folders instructors may publish: the test's own (courses.notebooks).
+        (tmp / "site.yaml").write_text(site.replace("NOTEBOOKS", str(tmp / "notebooks")))
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "PYTHONPATH": str(REPO),
             "SANDBOX_DATA": str(self.data),
             "SANDBOX_SITE": str(tmp / "site.yaml"),
             "SANDBOX_COURSES_PORT": str(self.port),
-            "SANDBOX_COURSES_NOTEBOOKS": str(tmp / "notebooks"),
             "JUPYTERHUB_API_URL": hub.api_url,
             "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
             "JUPYTERHUB_SERVICE_NAME": "courses",

@@ -42,7 +42,9 @@ def test_service_entry_and_server_address(tmp_path: Path) -> None:
     env = {"SANDBOX_COURSES_PORT": "9124", "SANDBOX_COURSES_STUDENTS_GROUP": "s-{course}"}
     service = courses_service(env, {"SANDBOX_DATA": str(tmp_path)})
     assert service["name"] == "courses" and service["url"] == "http://127.0.0.1:9124"
-    assert service["environment"]["SANDBOX_COURSES_STUDENTS_GROUP"] == "s-{course}"
+    # The service's settings are the site file's courses section: the hub's environment
+    # is not passed through.
+    assert "SANDBOX_COURSES_STUDENTS_GROUP" not in service["environment"]
     assert service["environment"]["SANDBOX_DATA"] == str(tmp_path)
     assert server_environment(service, {}) == {
         "SANDBOX_COURSES_URL": "http://127.0.0.1:9124/services/courses/"

@@ -25,7 +25,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     lab = tmp / "notebooks" / "course" / "lab1"
     lab.mkdir(parents=True)
     (lab / "intro.ipynb").write_text(json.dumps(NOTEBOOK))
-    with running_hub(tmp, SANDBOX_COURSES_NOTEBOOKS=str(tmp / "notebooks")) as hub:
+    with running_hub(tmp, notebooks=tmp / "notebooks") as hub:
         for user in ("alice", "bob", "prof", "stud", "stud2", "outsider"):
             hub.ensure_user(user)
         assert hub.post("/groups/ml101-students", json={"users": ["stud", "stud2"]}).ok

@@ -37,9 +37,10 @@ COURSE = "net101"
 NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
 
 
-def bridge_site(gateway: str, network: str) -> str:
+def bridge_site(gateway: str, network: str, notebooks: Path) -> str:
     return f"""
 site: {{name: Docker on a bridge}}
+courses: {{notebooks: '{notebooks}'}}
 hub:
   internal_url: http://{gateway}
   start_timeout: 60
@@ -83,11 +84,8 @@ def bridge(docker_engine, tmp_path: Path) -> Iterator[Bridge]:
     with daemon.bridge_network("sbx-bridge") as (network, gateway):
         hub = Hub(
             tmp_path / "hub",
-            site=write_site(tmp_path / "site.yaml", bridge_site(gateway, network)),
-            env={
-                "DOCKER_HOST": daemon.env["DOCKER_HOST"],
-                "SANDBOX_COURSES_NOTEBOOKS": str(notebooks),
-            },
+            site=write_site(tmp_path / "site.yaml", bridge_site(gateway, network, notebooks)),
+            env={"DOCKER_HOST": daemon.env["DOCKER_HOST"]},
         )
         try:
             yield Bridge(daemon, network, gateway, hub.start())
