@@ -19,13 +19,14 @@ from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
 from extensions.service_lifetime import FinishedOnStop
-from spawners.i18n import SOURCE_LANGUAGE
+from spawners.i18n import N_, SOURCE_LANGUAGE, translations
 from spawners.i18n.web import language_cookie, request_language
 
 from .disposition import attachment
 from .inflight import RETRY_AFTER, InFlight
 from .limits import MB, mb
 from .page import render_page
+from .reservations import Caller, Refused, ReservationDesk
 from .roles import CourseNaming, Role, course_roles
 from .service import CourseError, CourseService
 from .stream import lab_pieces, labs_pieces
@@ -365,3 +366,59 @@ class SubmissionZipHandler(CourseHandler):
         self.set_header("Content-Type", "application/zip")
         self.set_header("Content-Disposition", attachment(f"{course}-{lab}-{student}-{sid}.zip"))
         self.finish(data)
+
+
+class ReservationHandlerBase(CourseHandler):
+    """A course's lab-session reservations (extensions/courses/reservations.py): listed,
+    made and cancelled by its instructors and the hub's admins; refusals in the caller's
+    language."""
+
+    def initialize(self, desk: ReservationDesk, **kwargs: Any) -> None:
+        super().initialize(**kwargs)
+        self.desk = desk
+
+    async def caller(self) -> Caller:
+        admin = bool(self.current_user.get("admin"))
+        return Caller(self.user_name, admin, await self.roles())
+
+    def refused(self, e: Refused) -> None:
+        language, _ = request_language(
+            self.request, self.settings.get("sandbox_language", SOURCE_LANGUAGE)
+        )
+        message = translations(language).gettext(e.text) % e.params
+        self.write_json({"status": e.status, "message": message}, status=e.status)
+
+
+class ReservationsHandler(ReservationHandlerBase):
+    @api_authenticated
+    async def get(self, course: str) -> None:
+        try:
+            listing = self.desk.listing(await self.caller(), course)
+        except Refused as e:
+            return self.refused(e)
+        self.write_json({"reservations": listing})
+
+    @api_authenticated
+    async def post(self, course: str) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        try:
+            if not isinstance(body, dict):
+                raise Refused(400, N_("The body must be a JSON object."))
+            made = self.desk.make(await self.caller(), course, body)
+        except Refused as e:
+            return self.refused(e)
+        self.write_json(made, status=201)
+
+
+class ReservationHandler(ReservationHandlerBase):
+    @api_authenticated
+    async def delete(self, course: str, reservation_id: str) -> None:
+        try:
+            self.desk.cancel(await self.caller(), course, reservation_id)
+        except Refused as e:
+            return self.refused(e)
+        self.set_status(204)
+        self.finish()

@@ -32,6 +32,7 @@ from .authz import READ_ALL, may_stop, require, stop_groups
 from .chartlib import MISSING, SERVED_AT, find_chart_js, node_modules_folders
 from .charts_api import chart_routes
 from .overview import overview_view
+from .reservations_view import reservations_view
 
 STATIC = Path(__file__).parent / "static"
 TEMPLATES = template_environment(Path(__file__).parent / "templates")
@@ -65,6 +66,7 @@ class CapacityPageHandler(AdminHandler):
             prefix=self.prefix,
             # Where the charting library is served; None: not installed, the page says so.
             chart_library=SERVED_AT if self.chart_js is not None else None,
+            reservations=reservations_view(self.ledger, language),
             # "</" would end the script element early.
             config=Markup(json.dumps(config).replace("<", "\\u003c")),
         )

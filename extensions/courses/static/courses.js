@@ -129,6 +129,54 @@
       el("p", { class: "hint" }, _("To publish a folder from your own server, use the Course labs panel in JupyterLab.")));
   }
 
+  // Lab-session reservations (instructors): slices kept for the course over a window.
+  async function reservationForm(course) {
+    const message = el("p", { class: "message" });
+    const say = (text, cls) => { message.className = cls || "message"; message.textContent = text; };
+    const list = el("ul", { class: "reservations" });
+    async function load() {
+      try {
+        const data = await api(`api/courses/${course}/reservations`);
+        list.replaceChildren(...data.reservations.map((r) => {
+          const cancel = el("button", { type: "button", class: "cancel" }, _("Cancel"));
+          cancel.addEventListener("click", async () => {
+            try {
+              await fetch(`${config.prefix}api/courses/${course}/reservations/${r.id}`,
+                { method: "DELETE", headers: { "X-XSRFToken": config.xsrf } });
+              await load();
+            } catch (e) { say(e.message, "message error"); }
+          });
+          return el("li", { "data-reservation": r.id },
+            _("%(count)s x %(slice)s, %(start)s to %(end)s, %(claimed)s claimed", {
+              count: r.count, slice: r.slice, start: when(r.start), end: when(r.end), claimed: r.claimed,
+            }) + " ", cancel);
+        }));
+        if (!data.reservations.length) list.replaceChildren(el("li", {}, _("No reservations ahead.")));
+      } catch (e) { say(e.message, "message error"); }
+    }
+    const slice = el("input", { name: "slice", value: "1g.10gb", required: true });
+    const count = el("input", { name: "count", type: "number", min: 1, value: 1, required: true });
+    const start = el("input", { name: "start", type: "datetime-local", required: true });
+    const end = el("input", { name: "end", type: "datetime-local", required: true });
+    const form = el("form", { class: "reserve" },
+      el("label", {}, _("slice")), slice, el("label", {}, _("number of slices")), count,
+      el("label", {}, _("from (your time)")), start, el("label", {}, _("until (your time)")), end,
+      el("span", {}), el("button", { type: "submit" }, _("Reserve")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { slice: slice.value, count: Number(count.value),
+        start: new Date(start.value).toISOString(), end: new Date(end.value).toISOString() };
+      try {
+        const r = await api(`api/courses/${course}/reservations`, { method: "POST", body: body });
+        say(_("Reserved %(count)s x %(slice)s.", { count: r.count, slice: r.slice }));
+        await load();
+      } catch (e) { say(e.message, "message error"); }
+    });
+    await load();
+    return el("div", { class: "reservation-form" }, el("h3", {}, _("Reserve slices for a lab session")), list, form, message,
+      el("p", { class: "hint" }, _("Your students get these slices first from the window's start; slices nobody claimed within the grace period return to everyone.")));
+  }
+
   async function render(me) {
     const sections = [];
     if (!me.courses.length) {
@@ -147,6 +195,7 @@
           showSubmissions(course.name, lab, target);
         }
         section.append(await publishForm(course.name));
+        section.append(await reservationForm(course.name));
       } else {
         section.append(el("p", { class: "hint" },
           _("Labs arrive in your home (%(folder)s) when your server starts. In JupyterLab, the Course labs panel pulls updates without overwriting your edits, and hands in.", { folder: course.name + "/<lab>" })));
