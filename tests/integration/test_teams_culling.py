@@ -86,6 +86,7 @@ def test_session_past_max_length_is_warned_then_stopped(hub: Hub) -> None:
     env = server_environment(hub, "stan")
     assert env["SANDBOX_TEAM"] == "staff"
     assert abs(float(env["SANDBOX_SESSION_ENDS_AT"]) - (time.time() + 25)) < 20
+    assert env["SANDBOX_SESSION_WARN_BEFORE"] == "20"  # the team's warn_before, in seconds
 
     # The warning, read the way JupyterLab will: from inside the server, with its token.
     def warned() -> dict | None:
@@ -101,6 +102,14 @@ def test_session_past_max_length_is_warned_then_stopped(hub: Hub) -> None:
     notice = wait_for(warned, 30, "a session-limit warning")
     assert notice["due"] is False and notice["server_name"] == ""
     assert "sessions of team staff last at most 25s" in notice["message"]
+    # The server's own slice endpoint warns at the same lead time as the hub.
+    own = requests.get(
+        f"{hub.url}/user/stan/api/sandbox/slice",
+        headers={"Authorization": f"token {env['JUPYTERHUB_API_TOKEN']}"},
+        timeout=10,
+    )
+    own.raise_for_status()
+    assert own.json()["session"]["warn_before"] == 20
 
     wait_for(lambda: hub.server("stan") is None, 60, "the quota service to stop stan's server")
     assert hub.allocations() == []
