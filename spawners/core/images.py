@@ -20,7 +20,7 @@ class Image:
     text: str = ""
     """The description as one text (a plain string in the site file). The defaults' texts
     are in the message catalogue, so the form shows them translated."""
-    texts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    texts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     """The description by language, when the site file gives a mapping (``en``, ``ko``)."""
     min_slice: str | None = None
     """The smallest slice the image is meant for (the site file's ``min_slice``)."""
