@@ -3,6 +3,9 @@
 (function () {
   "use strict";
   const REFRESH_MS = 3000;
+  // The hub's services send a cookie-authenticated fetch without the page's xsrf token
+  // back to the hub's login, and that detour ends the page's session.
+  const config = JSON.parse(document.getElementById("capacity-config").textContent);
   const section = document.getElementById("queue-section");
   const table = document.getElementById("queue");
   const empty = document.getElementById("queue-empty");
@@ -28,7 +31,10 @@
 
   async function refresh() {
     try {
-      const resp = await fetch(section.dataset.api, { credentials: "same-origin" });
+      const resp = await fetch(section.dataset.api, {
+        credentials: "same-origin",
+        headers: { "X-XSRFToken": config.xsrf },
+      });
       if (!resp.ok) return;
       const entries = (await resp.json()).queue;
       table.tBodies[0].replaceChildren(...entries.map(row));
