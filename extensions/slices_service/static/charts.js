@@ -89,7 +89,8 @@
       link.href = `${config.prefix}api/charts/${link.dataset.chart}.csv?${q}`;
     }
     try {
-      const resp = await fetch(`${config.prefix}api/charts?${q}`);
+      // The hub's services refuse a cookie-authenticated fetch without the page's token.
+      const resp = await fetch(`${config.prefix}api/charts?${q}`, { headers: { "X-XSRFToken": config.xsrf } });
       const body = await resp.json().catch(() => ({}));
       if (!resp.ok) throw new Error(body.message || resp.statusText);
       body.charts.forEach(draw);
