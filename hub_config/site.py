@@ -182,7 +182,7 @@ def _check_semantics(doc: Mapping[str, Any], source: str) -> None:
 
 
 def site_teams(doc: Mapping[str, Any]) -> Teams:
-    return teams_from_site(doc.get("teams") or {}, site_images=tuple(doc["images"]))
+    return teams_from_site(doc["teams"], site_images=tuple(doc["images"]))
 
 
 def check_access(doc: Mapping[str, Any], source: str) -> None:
