@@ -3,7 +3,6 @@ validate against the schema. The defaults are never mutated; every load validate
 
 from __future__ import annotations
 
-import copy
 import difflib
 import os
 from collections.abc import Mapping
@@ -15,6 +14,7 @@ import jsonschema
 import yaml
 
 from hub_config.ports import internal_address, is_loopback
+from spawners.core.layers import deep_merge
 from spawners.core.policy import PolicyError, Teams, min_slice_refusal, teams_from_site
 
 HERE = Path(__file__).resolve().parent
@@ -49,17 +49,6 @@ def _read_yaml(path: Path) -> Any:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise SiteError(f"site file {path}{where}: not valid YAML") from None
-
-
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """A new dict: mappings merge key by key, anything else (lists too) replaces."""
-    out = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..layers import deep_merge
 from ..profiles import SLICES_BY_NAME
 from ..usage import Period
 from .teams import (
@@ -19,16 +20,6 @@ from .teams import (
 
 TEAM_LEVEL_KEYS = ("max_slices_per_team",)
 """Policy keys that belong to the whole team: an instructor override may not change them."""
-
-
-def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _key(raw: Mapping[str, Any], key: str, where: str) -> Any:
@@ -111,7 +102,7 @@ def teams_from_site(section: Mapping[str, Any], site_images: Sequence[str] = ())
         if name == "default_policy":
             continue
         where = f"teams.{name}"
-        merged = _merge(defaults, raw.get("policy") or {})
+        merged = deep_merge(defaults, raw.get("policy") or {})
         policy = policy_from_mapping(merged, f"{where}.policy", site_images)
         kind = TeamKind(raw["kind"])
         groups = frozenset(raw["groups"])
@@ -134,7 +125,7 @@ def teams_from_site(section: Mapping[str, Any], site_images: Sequence[str] = ())
                 )
             instructor_groups = frozenset(instructors["groups"])
             instructor_policy = policy_from_mapping(
-                _merge(merged, override), f"{where}.instructors.policy", site_images
+                deep_merge(merged, override), f"{where}.instructors.policy", site_images
             )
         for group in sorted(groups | instructor_groups):
             if group in owner and owner[group] != name:
