@@ -37,6 +37,8 @@ ENDPOINTS = [
     ("GET", "", "read:users"),  # the capacity page
     ("GET", "api/usage", "read:users"),
     ("GET", "api/usage.csv", "read:users"),
+    ("GET", "api/charts", "read:users"),
+    ("GET", "api/charts/slices.csv", "read:users"),
     ("GET", "api/teams", "read:users"),
     ("GET", "api/audit", "read:users"),
     ("GET", "metrics", "read:metrics"),
