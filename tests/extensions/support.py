@@ -8,6 +8,7 @@ import json
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +59,20 @@ def running_hub(
     finally:
         hub.stop()
         hub.remove_homes()
+
+
+def run_service(module: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """A hub service's process (``python -m <module>``) run to its end with ``env`` and
+    this checkout on its path, as the hub would start it."""
+    return subprocess.run(
+        [sys.executable, "-m", module],
+        env={**env, "PYTHONPATH": str(REPO)},
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def credentials(hub: Hub) -> dict[str, str]:

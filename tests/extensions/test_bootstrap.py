@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import ast
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from extensions.bootstrap import ServiceNotStarted, bootstrap
 from hub_config.site import SiteError
+from tests.extensions.support import run_service
 from tests.support.hub import REPO
 
 SITE = """
@@ -82,15 +81,7 @@ def test_each_service_starts_from_the_bootstrap(module: str) -> None:
 )
 def test_a_service_started_without_the_hub_says_so_in_one_line(module: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "JUPYTERHUB_"))}
-    done = subprocess.run(
-        [sys.executable, "-m", module],
-        env={**env, "PYTHONPATH": str(REPO)},
-        cwd=str(REPO),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_service(module, env)
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stderr.strip().splitlines() == [
         "SANDBOX_DATA is not set: hub services are started by the hub, which sets it"

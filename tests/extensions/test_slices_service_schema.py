@@ -5,8 +5,6 @@ with one clear line, and changes nothing (docs/operations.md)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from extensions.bootstrap import LedgerNotCurrent, current_ledger
 from spawners.ledger.ledger import Ledger
-from tests.support.hub import REPO
+from tests.extensions.support import run_service
 
 SITE = "site: {name: Schema test}\n"
 
@@ -67,17 +65,8 @@ def test_the_service_process_refuses_with_one_clear_line(tmp_path: Path) -> None
         "SANDBOX_SITE": str(site),
         "SANDBOX_DATA": str(data),
         "SANDBOX_SLICES_PORT": "1",
-        "PYTHONPATH": str(REPO),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "extensions.slices_service"],
-        env=env,
-        cwd=str(REPO),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_service("extensions.slices_service", env)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "the ledger is not at this version's schema" in done.stderr
     assert "start the hub" in done.stderr
