@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from spawners.core.gpu_models import DEFAULT_MODEL
 from spawners.core.model import Inventory, MigStrategy
 from spawners.inventory.declared import declared_inventory
 from spawners.inventory.nvml import inventory_from_snapshot, probe_nvml
@@ -28,7 +27,7 @@ def inventory_for_site(
     snapshot = probe()
     if snapshot:
         inventory = inventory_from_snapshot(snapshot)
-        if gpus.get("nvml_create_instances"):
+        if gpus["nvml_create_instances"]:
             # The hub owns instance creation: MIG GPUs start empty, the allocator places.
             bare = tuple(replace(g, instances=()) for g in inventory.gpus)
             return replace(inventory, gpus=bare, strategy=MigStrategy.DYNAMIC)
@@ -39,5 +38,4 @@ def inventory_for_site(
 
 
 def _simulated(gpus: Mapping[str, Any]) -> Inventory:
-    model = gpus.get("simulated_model") or DEFAULT_MODEL.key
-    return simulated_inventory(gpus["simulated_count"], model=model)
+    return simulated_inventory(gpus["simulated_count"], model=gpus["simulated_model"])

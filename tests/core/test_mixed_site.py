@@ -135,7 +135,7 @@ def test_the_form_lists_both_families(inventory) -> None:
 
 
 def test_a_site_of_one_model_lists_its_slices_as_before(site) -> None:
-    one = inventory_for_site({"source": "simulated", "simulated_count": 1})
+    one = inventory_for_site({**load_site(env={})["gpus"], "source": "simulated"})
     choices = Choices(("base",), offered_slices(one), "base", "cpu")
     plain = render_form(choices, free_counts(one, []), {}, "Hub")
     families = render_form(choices, free_counts(one, []), {}, "Hub", families=slice_families(one))

@@ -8,12 +8,16 @@ import copy
 
 import pytest
 
+from hub_config.site import load_site
 from spawners.core.allocator import allocate, free_counts, offered_slices, slice_families
 from spawners.core.model import GpuMode, MigStrategy, Placement, Refusal
 from spawners.core.profiles import catalogue_table
 from spawners.inventory.nvml import inventory_from_snapshot, mig_table_from_snapshot, take_snapshot
 from spawners.inventory.select import inventory_for_site
 from tests.spawners.fake_nvml import FakeNvml, device
+
+DEFAULT_GPUS = load_site(env={})["gpus"]
+"""The embedded site's gpus section (the validated site the hub passes): tests vary it."""
 
 MODELS = ["h100-80gb", "h100-94gb", "h200-141gb", "a100-80gb", "a100-40gb"]
 
@@ -135,7 +139,7 @@ def test_a_mixed_h100_h200_node_offers_each_gpus_own_profiles() -> None:
 
 def test_dynamic_creation_starts_every_gpu_empty_with_its_table() -> None:
     nvml = FakeNvml([device("h200-141gb", "GPU-h200", instances=[("1g.18gb", 3)])])
-    gpus = {"source": "nvml", "simulated_count": 1, "nvml_create_instances": True}
+    gpus = {**DEFAULT_GPUS, "source": "nvml", "nvml_create_instances": True}
     inventory = inventory_for_site(gpus, probe=lambda: take_snapshot(copy.deepcopy(nvml)))
     assert inventory.strategy is MigStrategy.DYNAMIC and inventory.gpus[0].instances == ()
     assert free_counts(inventory, [])["1g.18gb"] == 7
@@ -143,7 +147,7 @@ def test_dynamic_creation_starts_every_gpu_empty_with_its_table() -> None:
 
 
 def test_auto_source_falls_back_to_simulated_without_nvml() -> None:
-    gpus = {"source": "auto", "simulated_count": 2, "mig_strategy": "dynamic", "nodes": []}
+    gpus = {**DEFAULT_GPUS, "source": "auto", "simulated_count": 2}
     inventory = inventory_for_site(gpus, probe=lambda: None)
     assert inventory.simulated and len(inventory.gpus) == 2
     assert inventory.gpus[0].family == "H100 80GB"
