@@ -25,7 +25,7 @@ from hub_config.services import remember_courses_port
 from . import handlers as h
 from .inflight import InFlight
 from .limits import Limits
-from .reservations import reservation_routes
+from .reservations import reservation_desk, reservation_routes
 from .roles import CourseNaming
 from .service import CourseService
 from .store import CourseStore
@@ -51,6 +51,7 @@ def make_app(env: Mapping[str, str] | None = None) -> web.Application:
         "naming": _naming(settings, start),
         "transfers": InFlight(),
         "hub_timeout": float(settings["hub_timeout"]),
+        "desk": reservation_desk(start),
     }
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/courses/")
     api = url_path_join(prefix, "api")
@@ -69,7 +70,7 @@ def make_app(env: Mapping[str, str] | None = None) -> web.Application:
             h.SubmissionZipHandler,
             args,
         ),
-        *reservation_routes(api, args, start),
+        *reservation_routes(api, args),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         (
             url_path_join(prefix, "static/(.*)"),

@@ -47,8 +47,10 @@ class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
         naming: CourseNaming,
         transfers: InFlight,
         hub_timeout: float,
+        desk: ReservationDesk,
     ) -> None:
         self.service = service
+        self.desk = desk
         self.naming = naming
         self.transfers = transfers
         self.hub_timeout = hub_timeout
@@ -280,7 +282,13 @@ class PageHandler(CourseHandler):
 class MeHandler(CourseHandler):
     @api_authenticated
     async def get(self) -> None:
-        self.write_json(self.service.me(self.user_name, await self.roles()))
+        roles = await self.roles()
+        me = self.service.me(self.user_name, roles)
+        # Each course's lab-session reservations, for the JupyterLab panel.
+        reservations = self.desk.for_members(roles)
+        for course in me["courses"]:
+            course["reservations"] = reservations.get(course["name"], [])
+        self.write_json(me)
 
 
 class SyncHandler(DownloadHandler):
@@ -372,10 +380,6 @@ class ReservationHandlerBase(CourseHandler):
     """A course's lab-session reservations (extensions/courses/reservations.py): listed,
     made and cancelled by its instructors and the hub's admins; refusals in the caller's
     language."""
-
-    def initialize(self, desk: ReservationDesk, **kwargs: Any) -> None:
-        super().initialize(**kwargs)
-        self.desk = desk
 
     async def caller(self) -> Caller:
         admin = bool(self.current_user.get("admin"))

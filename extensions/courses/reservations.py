@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+from tornado.log import app_log
+
 from extensions.bootstrap import Service
 from spawners.core.allocator import PlacementStrategy, offered_slices
 from spawners.core.model import Inventory
@@ -73,6 +76,23 @@ class ReservationDesk:
         self._course(caller, course)
         now = self.ledger.clock()
         return [shown(r, now) for r in Reservations(self.ledger).upcoming(now, course)]
+
+    def for_members(self, roles: Mapping[str, Role]) -> dict[str, list[dict[str, Any]]]:
+        """Per course of the caller: its reservations ahead or open (what api/me and the
+        JupyterLab panel show every member)."""
+        now = self.ledger.clock()
+        out: dict[str, list[dict[str, Any]]] = {course: [] for course in roles}
+        try:
+            upcoming = Reservations(self.ledger).upcoming(now)
+        except SQLAlchemyError as e:
+            # A ledger the service cannot read costs the members' view its reservations,
+            # not their labs.
+            app_log.error("courses: could not read the reservations: %s", e)
+            return out
+        for record in upcoming:
+            if record.course in out:
+                out[record.course].append(shown(record, now))
+        return out
 
     def make(self, caller: Caller, course: str, body: Mapping[str, Any]) -> dict[str, Any]:
         self._course(caller, course)
@@ -162,21 +182,24 @@ def shown(record: ReservationRecord, now: float) -> dict[str, Any]:
     return out
 
 
-def reservation_routes(api: str, args: dict[str, Any], start: Service) -> list[tuple]:
-    """The reservation endpoints of the service's API, with their desk: the hub's
-    ledger, the site's inventory and teams, and its grace period."""
-    from . import handlers as h  # the handlers import this module
-
+def reservation_desk(start: Service) -> ReservationDesk:
+    """The service's desk: the hub's ledger, the site's inventory and teams, and its
+    grace period (courses.reservations.grace)."""
     site = start.site
-    desk = ReservationDesk(
+    return ReservationDesk(
         ledger=start.ledger(),
         inventory=inventory_for_site(site["gpus"]),
         teams=start.teams,
         grace_s=float(parse_duration(site["courses"]["reservations"]["grace"])),
     )
+
+
+def reservation_routes(api: str, args: dict[str, Any]) -> list[tuple]:
+    """The reservation endpoints of the service's API (``args`` carries the desk)."""
+    from . import handlers as h  # the handlers import this module
+
     course = r"([^/]+)"
-    given = {**args, "desk": desk}
     return [
-        (f"{api}/courses/{course}/reservations", h.ReservationsHandler, given),
-        (f"{api}/courses/{course}/reservations/([^/]+)", h.ReservationHandler, given),
+        (f"{api}/courses/{course}/reservations", h.ReservationsHandler, args),
+        (f"{api}/courses/{course}/reservations/([^/]+)", h.ReservationHandler, args),
     ]

@@ -156,6 +156,15 @@ def test_a_lab_window_keeps_four_slices_for_the_course(tmp_path: Path) -> None:
             actions = [e["action"] for e in ledger.audit_log(500)]
         finally:
             ledger.dispose()
+        # Every member sees the course's reservations: the courses service's api/me, and
+        # through their own server, what JupyterLab's Course labs panel shows.
+        mine = call(hub, student, "GET", "/services/courses/api/me").json()["courses"]
+        assert [(c["name"], [x["claimed"] for x in c["reservations"]]) for c in mine] == [
+            ("ml101", [3])
+        ]
+        panel = call(hub, student, "GET", "/user/s1/api/sandbox/courses")
+        assert panel.status_code == 200, panel.text
+        assert [x["count"] for x in panel.json()["courses"][0]["reservations"]] == [4]
         page = hub.get("/services/slices/", api=False)
         assert page.status_code == 200
         assert '<section id="reservations">' in page.text

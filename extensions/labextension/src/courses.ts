@@ -21,10 +21,22 @@ export interface Lab {
   local?: { pulled_version: number; edited: string[]; present?: boolean };
 }
 
+/** A lab-session reservation of the course (slices kept for its members). */
+export interface Reservation {
+  id: number;
+  slice: string;
+  count: number;
+  start: string;
+  end: string;
+  claimed: number;
+  state: 'ahead' | 'keeping' | 'open';
+}
+
 export interface Course {
   name: string;
   role: 'student' | 'instructor';
   labs: Lab[];
+  reservations?: Reservation[];
 }
 
 /** How the pull at this server's start went (it runs beside the start). */
@@ -107,6 +119,21 @@ export function dueText(iso: string | null, now: Date = new Date()): string {
   const due = new Date(iso);
   const when = due.toLocaleString(locale());
   return due.getTime() < now.getTime() ? _.__('due %1 (past)', when) : _.__('due %1', when);
+}
+
+/** One line per reservation: how many slices, when, and how many members hold one. */
+export function reservationText(r: Reservation): string {
+  const _ = trans();
+  const start = new Date(r.start).toLocaleString(locale());
+  const end = new Date(r.end).toLocaleString(locale());
+  return _.__(
+    '%1 x %2 reserved for this course, %3 to %4 (%5 in use)',
+    r.count,
+    r.slice,
+    start,
+    end,
+    r.claimed
+  );
 }
 
 function labItem(course: Course, lab: Lab, actions: CoursesActions, busy: boolean): HTMLElement {
@@ -272,7 +299,14 @@ export function renderCoursesPanel(
           h('h3', {}, `${course.name} (${roleName(course)})`),
           course.labs.length
             ? h('ul', {}, ...course.labs.map(lab => labItem(course, lab, actions, state.busy)))
-            : h('p', {}, _.__('No labs published yet.'))
+            : h('p', {}, _.__('No labs published yet.')),
+          ...(course.reservations ?? []).map(r =>
+            h(
+              'p',
+              { class: 'sandbox-Reservation', 'data-reservation': String(r.id) },
+              reservationText(r)
+            )
+          )
         )
       );
     }

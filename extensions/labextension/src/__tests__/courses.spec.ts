@@ -115,4 +115,24 @@ describe('renderCoursesPanel', () => {
     renderCoursesPanel(node, { ...base, me: { ...me, start_pull: { state: 'none', message: '' } } }, actions());
     expect(node.querySelector('[data-start-pull]')).toBeNull();
   });
+
+  it("shows each course's lab-session reservations", () => {
+    const node = document.createElement('div');
+    const reservation = {
+      id: 3,
+      slice: '1g.10gb',
+      count: 4,
+      start: '2030-03-02T01:00:00+00:00',
+      end: '2030-03-02T03:00:00+00:00',
+      claimed: 1,
+      state: 'ahead' as const
+    };
+    const [ml101, ml201] = me.courses;
+    const withReservation = { ...me, courses: [{ ...ml101, reservations: [reservation] }, ml201] };
+    renderCoursesPanel(node, { ...base, me: withReservation }, actions());
+    const shown = node.querySelector('[data-course="ml101"] [data-reservation="3"]') as HTMLElement;
+    expect(shown.textContent).toContain('4 x 1g.10gb reserved for this course');
+    expect(shown.textContent).toContain('(1 in use)');
+    expect(node.querySelector('[data-course="ml201"] [data-reservation]')).toBeNull();
+  });
 });
