@@ -346,15 +346,20 @@ class SliceSpawnerMixin(Spawner):
 
     def _queue_ended(self, code: QueueCode, entry: QueueEntry) -> web.HTTPError:
         """The error of a queued start that ends without a slice: expired or left."""
-        minutes = max(1, math.ceil(self.queue_expire_after / 60))
-        if code is QueueCode.EXPIRED:
+        waited = round(entry.expires_at - entry.enqueued_at)  # the entry's own, kept over restarts
+        if code is QueueCode.LEFT:
+            text = N_("This start left the queue for a %(slice)s slice.")
+        elif waited < 60:
+            text = N_(
+                "No %(slice)s slice became free within %(seconds)s s, so this start left "
+                "the queue. Start again to queue again, or choose a smaller slice."
+            )
+        else:
             text = N_(
                 "No %(slice)s slice became free within %(minutes)s min, so this start left "
                 "the queue. Start again to queue again, or choose a smaller slice."
             )
-        else:
-            text = N_("This start left the queue for a %(slice)s slice.")
-        params = {"slice": entry.slice_name, "minutes": minutes}
+        params = {"slice": entry.slice_name, "minutes": math.ceil(waited / 60), "seconds": waited}
         shown = translations(current_language()).gettext(text) % params
         # The last progress event says it too, in the user's language.
         self._progress_events.append({"progress": 100, "message": shown})
