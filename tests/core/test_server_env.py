@@ -5,6 +5,7 @@ either side spells one of the shared variable names itself."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,27 @@ def test_no_module_spells_a_shared_name_itself() -> None:
 def test_the_scan_finds_a_spelled_name(tmp_path: Path) -> None:
     module = REPO / "tests" / "core" / "test_server_env.py"
     assert _spelled_names(module, frozenset({"SANDBOX_SESSION_WARN_BEFORE"}))
+
+
+TUTORIALS_OWN = {
+    "SANDBOX_LAB_GRADING": "set by an instructor's grading run (sandbox_tutorials/lab.py)",
+    "SANDBOX_MODELS_LOCK": "the model store's lock file, for a store built outside the hub",
+}
+"""The tutorials' package's own variables, which no hub writes."""
+
+
+def test_the_tutorials_package_reads_the_names_the_hub_writes() -> None:
+    """notebooks/sandbox_tutorials runs in images without the hub's packages, so it spells
+    the names it reads; each must be one the hub writes (or its own), so that a renamed
+    variable cannot leave the tutorials reading one nobody sets."""
+    package = REPO / "notebooks" / "sandbox_tutorials"
+    spelled = {
+        node.value
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"SANDBOX_[A-Z_]+", node.value)
+    }
+    assert spelled, "the tutorials' package reads the slice from its environment"
+    assert spelled - set(TUTORIALS_OWN) <= {m.value for m in ServerEnv}
