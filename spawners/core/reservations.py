@@ -68,6 +68,11 @@ class Booking:
     take: Placement | None = None
     reservation_id: int | None = None
     """The reservation whose instance ``take`` is (the claim to record)."""
+    keeping: tuple[Reservation, ...] = ()
+    """The reservations in their grace period (what ``respects`` places again)."""
+    claims: tuple[tuple[int, int], ...] = ()
+    placed: int = 0
+    """How many kept instances have room now."""
 
 
 def _size(slice_name: str) -> tuple[int, int]:
@@ -120,10 +125,16 @@ def kept_now(
     return out
 
 
-def booking(kept: Sequence[Kept], slice_name: str, team: str | None) -> Booking:
+def booking(
+    kept: Sequence[Kept],
+    slice_name: str,
+    team: str | None,
+    claims: Mapping[int, int] | None = None,
+) -> Booking:
     """What a start of ``slice_name`` by a member of ``team`` (None: in no team) must
     respect: a member of a course with a kept instance of that profile takes the first
-    one; everyone else places around every kept instance."""
+    one; everyone else places around every kept instance. ``claims``: as kept_now had
+    them."""
     take: Placement | None = None
     taken_from: int | None = None
     around: list[Holding] = []
@@ -134,7 +145,42 @@ def booking(kept: Sequence[Kept], slice_name: str, team: str | None) -> Booking:
                 take, taken_from = p, k.reservation.id
                 continue
             around.append(p.as_holding())
-    return Booking(tuple(around), take, taken_from)
+    return Booking(
+        tuple(around),
+        take,
+        taken_from,
+        tuple(k.reservation for k in kept),
+        tuple(sorted((claims or {}).items())),
+        sum(len(k.placements) for k in kept),
+    )
+
+
+def respects(
+    booked: Booking,
+    inventory: Inventory,
+    holdings: Iterable[Holding],
+    placement: Placement,
+    now: float,
+    strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    mix: RequestMix = PRIOR_ONLY,
+) -> bool:
+    """Whether an outsider's ``placement`` (made around the kept instances) leaves the
+    reservations as much room as they keep now. The kept instances are placed again at
+    every decision, greedily, and a placement that fits around one arrangement can leave
+    the next one short (a 1g.20gb where the re-placed 1g.20gb would go, leaving 1g.10gb
+    only slot 7, where none may start): such a start is refused, as if the GPUs were full."""
+    if booked.take is not None or placement.gpu_uuid is None or not booked.keeping:
+        return True
+    after = kept_now(
+        booked.keeping,
+        dict(booked.claims),
+        inventory,
+        [*holdings, placement.as_holding()],
+        now,
+        strategy,
+        mix,
+    )
+    return sum(len(k.placements) for k in after) >= booked.placed
 
 
 @dataclass(frozen=True)
@@ -227,4 +273,5 @@ __all__ = [
     "check_new",
     "kept_now",
     "placing_order",
+    "respects",
 ]

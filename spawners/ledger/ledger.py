@@ -25,7 +25,7 @@ from spawners.core.profiles import slice_profile
 from spawners.core.waitlist import Waiting, fair_order, party, starts_now
 
 from .records import AllocationRecord, QueueEntry, encode_slots
-from .reservations import booking_in, record_claim
+from .reservations import booking_in, guarded, record_claim
 from .schema import (
     ACTIVE,
     QUARANTINED,
@@ -232,21 +232,22 @@ class Ledger:
                         refusal = self._admit(s, limits)
                         if refusal is not None:
                             return refusal
-                    holdings, mix = self._holdings_in(s), self._mix_in(s)
+                    holdings, mix, now = self._holdings_in(s), self._mix_in(s), self.clock()
                     # A course's lab-session reservations: kept slices are placed around,
                     # or taken by a member of the course (spawners/ledger/reservations.py).
                     booked = booking_in(
-                        s, inventory, holdings, slice_name, team, self.clock(), strategy, mix
+                        s, inventory, holdings, slice_name, team, now, strategy, mix
                     )
-                    decision = booked.take or allocate(
+                    placed = booked.take or allocate(
                         inventory, [*holdings, *booked.around], slice_name, strategy, mix
                     )
+                    decision = guarded(booked, placed, inventory, holdings, now, strategy, mix)
                     if isinstance(decision, Refusal):
                         return decision
                     row = self._insert(
                         s, decision, user, server_name, image, team, epoch, engine, inventory
                     )
-                    record_claim(s, booked, row.id, self.clock(), user)
+                    record_claim(s, booked, row.id, now, user)
                     s.flush()
                     self._audit(s, user, "reserve", f"{user}/{server_name}", _describe(decision))
                     record = AllocationRecord.from_row(row)
@@ -582,7 +583,8 @@ class Ledger:
                     placement = booked.take or starts_now(
                         order, inventory, [*holdings, *booked.around], strategy, mix
                     ).get(entry_id)
-                    if placement is None:
+                    kept = guarded(booked, placement, inventory, holdings, now, strategy, mix)
+                    if placement is None or isinstance(kept, Refusal):
                         return QueueStatus(entry, order, place)
                     claimed = s.execute(
                         update(QueueRow)

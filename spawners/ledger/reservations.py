@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from spawners.core.allocator import PlacementStrategy
+from spawners.core.allocator import PlacementStrategy, free_counts
 from spawners.core.demand import PRIOR_ONLY, RequestMix
-from spawners.core.model import Holding, Inventory
+from spawners.core.model import Holding, Inventory, Placement, Refusal, RefusalCode
 from spawners.core.reservations import (
     Booking,
     Infeasible,
@@ -26,6 +26,7 @@ from spawners.core.reservations import (
     booking,
     check_new,
     kept_now,
+    respects,
 )
 
 from .schema import SERVING, AllocationRow, AuditRow, ReservationClaimRow, ReservationRow
@@ -150,7 +151,27 @@ def booking_in(
         return Booking()
     claims = _claims_in(s, [r.id for r in keeping])
     kept = kept_now(keeping, claims, inventory, holdings, now, strategy, mix)
-    return booking(kept, slice_name, team)
+    return booking(kept, slice_name, team, claims)
+
+
+def guarded(
+    booked: Booking,
+    decision: Placement | Refusal | None,
+    inventory: Inventory,
+    holdings: list[Holding],
+    now: float,
+    strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    mix: RequestMix = PRIOR_ONLY,
+) -> Placement | Refusal | None:
+    """``decision`` unless it is an outsider's placement that would leave the reservations
+    less room than they keep (spawners.core.reservations.respects): then a refusal for
+    lack of capacity (a refusal or None passes as it is)."""
+    if not isinstance(decision, Placement):
+        return decision
+    if respects(booked, inventory, holdings, decision, now, strategy, mix):
+        return decision
+    free = free_counts(inventory, [*holdings, *booked.around])
+    return Refusal(RefusalCode.NO_CAPACITY, decision.slice_name, free)
 
 
 def record_claim(s: Session, booked: Booking, allocation_id: int, at: float, user: str) -> None:

@@ -4,9 +4,19 @@ and which new reservations are refused with what the window can hold."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from spawners.core.allocator import allocate, free_counts
 from spawners.core.model import Holding, Placement, Refusal
-from spawners.core.reservations import Reservation, booking, check_new, kept_now, placing_order
+from spawners.core.reservations import (
+    Reservation,
+    booking,
+    check_new,
+    kept_now,
+    placing_order,
+    respects,
+)
 from spawners.inventory.simulated import simulated_inventory
 
 ONE = simulated_inventory(1)
@@ -138,3 +148,76 @@ def test_the_busiest_moment_of_the_window_decides() -> None:
     assert refusal is not None and (refusal.most, refusal.at) == (2, 11 * H)
     assert check_new(ONE, [a, b], lab(3, count=2, start=10 * H, end=12 * H)) is None
     assert check_new(TWO, [a, b], lab(3, count=9, start=10 * H, end=12 * H)) is None
+
+
+PROFILES = ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb"]
+
+
+@st.composite
+def situations(draw):
+    """GPUs with some slices held, and up to three reservations in their grace period."""
+    inventory = simulated_inventory(draw(st.integers(1, 2)))
+    held: list[Holding] = []
+    for name in draw(st.lists(st.sampled_from(PROFILES), max_size=4)):
+        p = allocate(inventory, held, name)
+        if isinstance(p, Placement):
+            held.append(p.as_holding())
+    shapes = draw(
+        st.lists(st.tuples(st.sampled_from(PROFILES), st.integers(1, 3)), min_size=1, max_size=3)
+    )
+    reservations = [
+        Reservation(i + 1, f"c{i}", name, n, 0.0, 100.0, 50.0) for i, (name, n) in enumerate(shapes)
+    ]
+    return inventory, held, reservations
+
+
+def kept_count(reservations, claims, inventory, held) -> int:
+    return sum(len(k.placements) for k in kept_now(reservations, claims, inventory, held, 1.0))
+
+
+def test_an_outsider_that_would_leave_the_next_arrangement_short_is_refused() -> None:
+    # Found by the property below: four 1g.10gb and a 1g.20gb kept; an outsider's 1g.20gb
+    # fits around them, but placed again the kept 1g.20gb moves and one 1g.10gb is left
+    # only slot 7, where none may start.
+    reservations = [
+        lab(1, count=1, course="c0"),
+        lab(2, count=3, course="c1"),
+        lab(3, count=1, slice_name="1g.20gb", course="c2"),
+    ]
+    kept = kept_now(reservations, {}, ONE, [], 10 * H)
+    b = booking(kept, "1g.20gb", "outsiders")
+    placed = allocate(ONE, list(b.around), "1g.20gb")
+    assert isinstance(placed, Placement)
+    after = kept_now(reservations, {}, ONE, [placed.as_holding()], 10 * H)
+    assert sum(len(k.placements) for k in after) < b.placed == 5
+    assert not respects(b, ONE, [], placed, 10 * H)
+    # A 1g.10gb in the one slot left is fine.
+    small = allocate(ONE, list(b.around), "1g.10gb")
+    assert isinstance(small, Placement) and respects(
+        booking(kept, "1g.10gb", None), ONE, [], small, 10 * H
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(situations(), st.sampled_from(PROFILES))
+def test_an_outsider_the_guard_lets_in_never_shrinks_what_is_kept(situation, asked: str) -> None:
+    inventory, held, reservations = situation
+    kept = kept_now(reservations, {}, inventory, held, 1.0)
+    b = booking(kept, asked, "outsiders")
+    placed = allocate(inventory, [*held, *b.around], asked)
+    if isinstance(placed, Placement) and respects(b, inventory, held, placed, 1.0):
+        after = kept_count(reservations, {}, inventory, [*held, placed.as_holding()])
+        assert after == kept_count(reservations, {}, inventory, held)
+
+
+@settings(max_examples=300, deadline=None)
+@given(situations(), st.integers(0, 2))
+def test_a_member_takes_exactly_one_kept_slice(situation, which: int) -> None:
+    inventory, held, reservations = situation
+    r = reservations[which % len(reservations)]
+    kept = kept_now(reservations, {}, inventory, held, 1.0)
+    b = booking(kept, r.slice_name, r.course)
+    if b.take is None:
+        return
+    after = kept_count(reservations, {b.reservation_id: 1}, inventory, [*held, b.take.as_holding()])
+    assert after == kept_count(reservations, {}, inventory, held) - 1

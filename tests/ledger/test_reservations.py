@@ -198,3 +198,27 @@ def test_reservations_made_at_once_never_overcommit_a_window(
         t.join()
     made = [r for r in results if isinstance(r, ReservationRecord)]
     assert len(made) == 2 and len(results) == 4  # 3 + 3 of 7; a third would be 9
+
+
+def test_an_outsider_that_would_leave_a_reservation_short_is_refused(
+    ledger: Ledger, one_gpu: Inventory, clock: FakeClock
+) -> None:
+    start = clock() + H
+    for course, count, slice_name in (
+        ("c0", 1, "1g.10gb"),
+        ("c1", 3, "1g.10gb"),
+        ("c2", 1, "1g.20gb"),
+    ):
+        assert isinstance(
+            make(ledger, one_gpu, count, course=course, slice_name=slice_name, start=start),
+            ReservationRecord,
+        )
+    clock.now = start
+    refused = spawn(ledger, one_gpu, "out", "alpha", slice_name="1g.20gb")
+    assert isinstance(refused, Refusal) and refused.slice_name == "1g.20gb"
+    assert isinstance(spawn(ledger, one_gpu, "out", "alpha"), AllocationRecord)
+    members = [("c0", "1g.10gb")] + [("c1", "1g.10gb")] * 3 + [("c2", "1g.20gb")]
+    for i, (course, slice_name) in enumerate(members):
+        got = spawn(ledger, one_gpu, f"m{i}", course, slice_name=slice_name)
+        assert isinstance(got, AllocationRecord), got
+    assert_consistent(ledger, one_gpu)
