@@ -161,9 +161,12 @@
     const form = el("form", { class: "reserve" },
       el("label", {}, _("slice")), slice, el("label", {}, _("number of slices")), count,
       el("label", {}, _("from (your time)")), start, el("label", {}, _("until (your time)")), end,
-      el("span", {}), el("button", { type: "submit" }, _("Reserve")));
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
+      el("span", {}), el("button", { type: "button", class: "reserve" }, _("Reserve")));
+    // A plain button, not a second submit button in the course's section (the publish
+    // form's is the section's one); Enter in a field does nothing.
+    form.addEventListener("submit", (event) => event.preventDefault());
+    form.querySelector("button.reserve").addEventListener("click", async () => {
+      if (!form.reportValidity()) return;
       const body = { slice: slice.value, count: Number(count.value),
         start: new Date(start.value).toISOString(), end: new Date(end.value).toISOString() };
       try {
