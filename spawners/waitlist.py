@@ -16,7 +16,7 @@ from urllib.parse import quote
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from spawners.context import SliceContext
-from spawners.core.waitlist import Running, Waiting, estimated_start, expected_end
+from spawners.core.waitlist import Running, Waiting, estimated_starts, expected_end
 from spawners.ledger.schema import EXPIRED
 
 RESUME_TOKEN_S = 300
@@ -31,8 +31,11 @@ class Waker:
 
     def __init__(self) -> None:
         self._event: asyncio.Event | None = None
+        self.changes = 0
+        """Counts the notifications: what the estimates cached since are worth."""
 
     def notify(self) -> None:
+        self.changes += 1
         if self._event is not None:
             self._event.set()
             self._event = None
@@ -63,12 +66,26 @@ def running_sessions(ctx: SliceContext, observed: Sequence[float], now: float) -
     return out
 
 
+ESTIMATES_TTL_S = 5.0
+"""How long one replay of the queue answers every queued start of this hub (while the
+order and the holdings stay as they were)."""
+_estimates: list[tuple[Any, float, dict[int, float | None]]] = [(None, 0.0, {})]
+"""The last replay, (key, valid until, starts by entry id): replaced whole, so a reader in
+another thread sees one replay or the next."""
+
+
 def estimate(ctx: SliceContext, order: Sequence[Waiting], entry_id: int) -> float | None:
-    """When the entry may start (an estimate; None: no end in sight). Reads the ledger."""
+    """When the entry may start (an estimate; None: no end in sight). Reads the ledger;
+    one replay of the whole queue serves every queued start of this hub for a while."""
     now = ctx.ledger.clock()
-    observed = ctx.ledger.session_lengths()
-    running = running_sessions(ctx, observed, now)
-    return estimated_start(order, entry_id, ctx.inventory, running, now, observed, ctx.strategy)
+    key = (tuple(w.id for w in order), capacity_changed.changes, id(ctx))
+    cached_key, until, starts = _estimates[0]
+    if cached_key != key or now >= until:
+        observed = ctx.ledger.session_lengths()
+        running = running_sessions(ctx, observed, now)
+        starts = estimated_starts(order, ctx.inventory, running, now, observed, ctx.strategy)
+        _estimates[0] = (key, now + ESTIMATES_TTL_S, starts)
+    return starts.get(entry_id)
 
 
 def resume_queue(app: Any, ctx: SliceContext) -> asyncio.Task:

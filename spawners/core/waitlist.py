@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from statistics import median
 
-from .allocator import PlacementStrategy, allocate
+from .allocator import PlacementStrategy, allocate, free_counts
 from .demand import PRIOR_ONLY, RequestMix
 from .model import Holding, Inventory, Placement
 from .profiles import SLICES_BY_NAME
@@ -98,12 +98,18 @@ def starts_now(
     entries before it in ``order`` take."""
     held = list(holdings)
     out: dict[int, Placement] = {}
+    # What is free gates the allocator: on a full fleet (the usual case while anyone
+    # waits) one count answers for the whole queue.
+    free = free_counts(inventory, held)
     for entry in order:
+        if free.get(entry.slice_name, 0) == 0:
+            continue
         decision = allocate(inventory, held, entry.slice_name, strategy, mix)
         if isinstance(decision, Placement):
             out[entry.id] = decision
             if decision.gpu_uuid is not None:
                 held.append(decision.as_holding())
+                free = free_counts(inventory, held)
     return out
 
 
@@ -141,34 +147,47 @@ def estimated_start(
     strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
     mix: RequestMix = PRIOR_ONLY,
 ) -> float | None:
-    """When the entry may start: the running slices are given back at their expected
-    ends, in turn; after each, the queue starts what fits (in order), and those sessions
-    run for the typical length (the median of ``observed``) if there is one. None: no
-    end in sight (nothing expected to end, or the entry never fits)."""
+    """When the entry may start (see estimated_starts); None: no end in sight. The whole
+    queue counts: a smaller entry behind may take, earlier, room this one waits for."""
+    return estimated_starts(order, inventory, running, now, observed, strategy, mix).get(entry_id)
+
+
+def estimated_starts(
+    order: Sequence[Waiting],
+    inventory: Inventory,
+    running: Sequence[Running],
+    now: float,
+    observed: Sequence[float] = (),
+    strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    mix: RequestMix = PRIOR_ONLY,
+) -> dict[int, float | None]:
+    """When each entry may start, in one replay: the running slices are given back at
+    their expected ends, in turn; at each moment the queue starts what fits (in order),
+    and those sessions run for the typical length (the median of ``observed``) if there
+    is one. None: no end in sight (nothing expected to end, or it never fits)."""
     typical = median(observed) if len(observed) >= MIN_OBSERVED_SESSIONS else None
+    out: dict[int, float | None] = dict.fromkeys((e.id for e in order), None)
     live = {i: r.holding for i, r in enumerate(running)}
     ends = [(r.expected_end, i) for i, r in enumerate(running) if r.expected_end is not None]
     heapq.heapify(ends)
     queue = list(order)
     at, next_key = now, len(running)
-    while True:
-        # At this moment the queue takes what fits, first in line first, until the entry
-        # fits or nothing more does.
-        while started := starts_now(queue, inventory, live.values(), strategy, mix):
-            if entry_id in started:
-                return at
-            first = next(e for e in queue if e.id in started)
-            queue.remove(first)
-            placement = started[first.id]
+    while queue:
+        started = starts_now(queue, inventory, live.values(), strategy, mix)
+        for entry in [e for e in queue if e.id in started]:
+            out[entry.id] = at
+            queue.remove(entry)
+            placement = started[entry.id]
             if placement.gpu_uuid is not None:
                 live[next_key] = placement.as_holding()
                 if typical is not None:
                     heapq.heappush(ends, (at + typical, next_key))
                 next_key += 1
         if not ends:
-            return None
+            break
         at, key = heapq.heappop(ends)
         live.pop(key, None)
+    return out
 
 
 def minutes_until(at: float, now: float) -> int:

@@ -580,8 +580,9 @@ class Ledger:
                     )
                     # A member takes a kept slice of their course at once; the queue's
                     # order places around the kept ones.
+                    # Now, those behind this entry never change where it fits.
                     placement = booked.take or starts_now(
-                        order, inventory, [*holdings, *booked.around], strategy, mix
+                        order[:place], inventory, [*holdings, *booked.around], strategy, mix
                     ).get(entry_id)
                     kept = guarded(booked, placement, inventory, holdings, now, strategy, mix)
                     if placement is None or isinstance(kept, Refusal):

@@ -13,6 +13,7 @@ from spawners.core.waitlist import (
     Running,
     Waiting,
     estimated_start,
+    estimated_starts,
     expected_end,
     expired,
     expires_at,
@@ -209,3 +210,23 @@ def test_what_starts_now_fits_together(raw: list, freed: int) -> None:
     running = [Running(h, None) for h in held]
     for entry_id in started:
         assert estimated_start(fair_order(queue, {}), entry_id, ONE_GPU, running, 5.0) == 5.0
+
+
+@settings(max_examples=50, deadline=None)
+@given(entries, st.integers(0, 7), st.lists(st.floats(1, 500), max_size=5))
+def test_one_replay_estimates_every_entry_in_order_of_the_queue(
+    raw: list, freed: int, observed: list
+) -> None:
+    held = full_gpu()[freed:]
+    running = [Running(h, 50.0 * (i + 1)) for i, h in enumerate(held)]
+    order = fair_order([waiting(i + 1, u, t, s) for i, (u, t, s) in enumerate(raw)], {})
+    together = estimated_starts(order, ONE_GPU, running, 0.0, observed)
+    for entry in order:
+        assert together[entry.id] == estimated_start(
+            order, entry.id, ONE_GPU, running, 0.0, observed
+        )
+    # Nobody is estimated before someone ahead of them of the same slice.
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            if a.slice_name == b.slice_name and together[b.id] is not None:
+                assert together[a.id] is not None and together[a.id] <= together[b.id]
