@@ -25,7 +25,7 @@ from hub_config.services import remember_courses_port
 from . import handlers as h
 from .inflight import InFlight
 from .limits import Limits
-from .reservations import reservation_desk, reservation_routes
+from .reservations import reservation_desk
 from .roles import CourseNaming
 from .service import CourseService
 from .store import CourseStore
@@ -70,7 +70,7 @@ def make_app(env: Mapping[str, str] | None = None) -> web.Application:
             h.SubmissionZipHandler,
             args,
         ),
-        *reservation_routes(api, args),
+        *h.reservation_routes(api, args),
         (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
         (
             url_path_join(prefix, "static/(.*)"),

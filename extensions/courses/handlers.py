@@ -426,3 +426,12 @@ class ReservationHandler(ReservationHandlerBase):
             return self.refused(e)
         self.set_status(204)
         self.finish()
+
+
+def reservation_routes(api: str, args: dict[str, Any]) -> list[tuple]:
+    """The reservation endpoints of the service's API (``args`` carries the desk)."""
+    course = r"([^/]+)"
+    return [
+        (f"{api}/courses/{course}/reservations", ReservationsHandler, args),
+        (f"{api}/courses/{course}/reservations/([^/]+)", ReservationHandler, args),
+    ]

@@ -25,7 +25,8 @@ from spawners.core.reservations import Infeasible
 from spawners.i18n import N_
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
-from spawners.ledger.reservations import ReservationRecord, Reservations
+from spawners.ledger.reservation_book import Reservations
+from spawners.ledger.reservations import ReservationRecord
 
 from .roles import Role, valid_name
 from .store import parse_due
@@ -192,14 +193,3 @@ def reservation_desk(start: Service) -> ReservationDesk:
         teams=start.teams,
         grace_s=float(parse_duration(site["courses"]["reservations"]["grace"])),
     )
-
-
-def reservation_routes(api: str, args: dict[str, Any]) -> list[tuple]:
-    """The reservation endpoints of the service's API (``args`` carries the desk)."""
-    from . import handlers as h  # the handlers import this module
-
-    course = r"([^/]+)"
-    return [
-        (f"{api}/courses/{course}/reservations", h.ReservationsHandler, args),
-        (f"{api}/courses/{course}/reservations/([^/]+)", h.ReservationHandler, args),
-    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from spawners.i18n.formats import format_moment
 from spawners.ledger.ledger import Ledger
-from spawners.ledger.reservations import Reservations
+from spawners.ledger.reservation_book import Reservations
 
 
 def reservations_view(ledger: Ledger, language: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from spawners.ledger.ledger import Ledger
-from spawners.ledger.reservations import Reservations
+from spawners.ledger.reservation_book import Reservations
 from tests.support.hub import Hub, wait_for
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,8 @@ from spawners.core.reservations import Infeasible
 from spawners.core.usage import usage_rows
 from spawners.ledger.ledger import Ledger, QueueStatus
 from spawners.ledger.records import AllocationRecord
-from spawners.ledger.reservations import ReservationRecord, Reservations
+from spawners.ledger.reservation_book import Reservations
+from spawners.ledger.reservations import ReservationRecord
 
 from .checks import assert_consistent
 from .conftest import FakeClock
