@@ -1,8 +1,8 @@
-"""Lab-session reservations in the ledger: the ``sandbox_reservations`` table (made,
-listed and cancelled by the courses service) and what a reservation means to a start
-(``booking_in`` and ``guarded``, called by Ledger.reserve and Ledger.start_queued inside
-their write transaction, so a kept slice cannot be taken by two starts, nor by an
-outsider). Making, listing and cancelling them: reservation_book.py.
+"""Lab-session reservations in the ledger: their records (``sandbox_reservations``) and
+what a reservation means to a start (``booking_in`` and ``guarded``, called by
+Ledger.reserve and Ledger.start_queued inside their write transaction, so a kept slice
+cannot be taken by two starts, nor by an outsider). Making, listing and cancelling them
+(the courses service): reservation_book.py.
 
 The decisions are pure (spawners/core/reservations.py). A reservation is no allocation:
 it holds no slot claims and costs no GPU-hours; a member's server that takes one of its
