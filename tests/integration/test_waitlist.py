@@ -47,6 +47,20 @@ teams:
 
 
 PLACE = re.compile(r"queue position (\d+) of (\d+), about (\d+) min")
+PLACE_KO = re.compile(r"대기열 (\d+)명 중 (\d+)번째, 약 (\d+)분")
+KOREAN_USER = "b2"
+"""Starts with a Korean browser: its messages are the catalogue's Korean."""
+
+
+def place_of(message: str) -> tuple[int, int, int] | None:
+    """(place, total, minutes) from a progress message in English or Korean."""
+    if m := PLACE.search(message):
+        assert "(an estimate from the running sessions)" in message
+        return int(m[1]), int(m[2]), int(m[3])
+    if m := PLACE_KO.search(message):
+        assert "(실행 중인 세션으로 추정한 값)" in message
+        return int(m[2]), int(m[1]), int(m[3])
+    return None
 
 
 def ledger_of(hub: Hub) -> Ledger:
@@ -107,21 +121,33 @@ def progress_events(hub: Hub, user: str, until, timeout: float = 120) -> dict:
     raise AssertionError(f"{user}'s progress stream ended without the event")
 
 
+def shows_place(place: int, total: int):
+    """A progress-event predicate: the message states this place in a queue of total."""
+
+    def shown(event: dict) -> bool:
+        found = place_of(event.get("message", ""))
+        return found is not None and found[:2] == (place, total)
+
+    return shown
+
+
 def final_place(hub: Hub, user: str, total: int) -> tuple[int, int]:
     """The user's place and estimate in minutes, once the queue holds ``total``."""
     event = progress_events(
-        hub, user, lambda e: (m := PLACE.search(e.get("message", ""))) and int(m[2]) == total
+        hub, user, lambda e: (p := place_of(e.get("message", ""))) is not None and p[1] == total
     )
-    m = PLACE.search(event["message"])
-    assert "(an estimate from the running sessions)" in event["message"]
-    return int(m[1]), int(m[3])
+    place, _, minutes = place_of(event["message"])
+    return place, minutes
 
 
 def queue_in_background(hub: Hub, user: str, answers: dict) -> threading.Thread:
     """POST the start (answered after JupyterHub's slow_spawn_timeout) in a thread."""
 
+    language = {"Accept-Language": "ko-KR,ko;q=0.9"} if user == KOREAN_USER else {}
+
     def post() -> None:
-        answers[user] = hub.spawn(user, {"slice": "1g.10gb"}).status_code
+        r = hub.post(f"/users/{user}/server", json={"slice": "1g.10gb"}, headers=language)
+        answers[user] = r.status_code
 
     thread = threading.Thread(target=post)
     thread.start()
@@ -165,6 +191,8 @@ def test_a_full_gpu_queues_fairly_survives_a_restart_and_expires(tmp_path: Path)
         # alpha's; within a team, first come first served.
         fair = ["b1", "a1", "b2", "a2", "a3"]
         places = {u: final_place(hub, u, 5) for u in arrival}
+        korean = progress_events(hub, KOREAN_USER, shows_place(places[KOREAN_USER][0], 5))
+        assert PLACE_KO.search(korean["message"]), korean
         assert [places[u][0] for u in fair] == [1, 2, 3, 4, 5]
         estimates = [places[u][1] for u in fair]
         assert estimates == sorted(estimates) and 1 <= estimates[0] <= 10
@@ -194,8 +222,7 @@ def test_a_full_gpu_queues_fairly_survives_a_restart_and_expires(tmp_path: Path)
         assert check_ledger(hub, holders) == ["a1", "a2", "a3", "b2"]
         # b1 took hb1's place, so beta still holds less: b2, which came last, is next.
         for user, place in (("b2", 1), ("a1", 2), ("a2", 3), ("a3", 4)):
-            shown = f"queue position {place} of 4,"
-            progress_events(hub, user, lambda e, shown=shown: shown in e["message"])
+            progress_events(hub, user, shows_place(place, 4))
 
         # SIGKILL the hub with four queued; the restarted hub keeps them, in order, each
         # with its own expiry: the new site file's shorter one counts for new entries only.
