@@ -23,7 +23,7 @@ from traitlets.config import LazyConfigValue
 
 from spawners.i18n import N_, current_language, translations, use_language
 from spawners.i18n.web import language_cookie, language_names, request_language
-from spawners.mixin import CODE_HEADER
+from spawners.refusal_status import CODE_HEADER
 
 HTTP_REASONS = (
     N_("Bad Request"),

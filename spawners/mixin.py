@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import math
 import time
 from collections.abc import AsyncIterator
-from html import escape
 from typing import Any
 
 from jupyterhub.spawner import Spawner
@@ -26,6 +24,7 @@ from spawners.core.environment import slice_environment
 from spawners.core.model import Refusal, RefusalCode
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
 from spawners.core.policy import LimitRefusal, Membership, min_slice_refusal, no_team_refusal
+from spawners.core.refusals import queue_ended
 from spawners.core.server_env import ServerEnv, binding_budget, policy_environment
 from spawners.core.waitlist import QueueCode, minutes_until
 from spawners.form import render_form
@@ -34,6 +33,7 @@ from spawners.ledger.ledger import QueueStatus, ServerAlreadyHolds
 from spawners.ledger.records import AllocationRecord, QueueEntry
 from spawners.ledger.schema import EXPIRED, LEFT
 from spawners.processes import process_owners
+from spawners.refusal_status import refused
 from spawners.start_gate import StartGate, StartTimeout
 from spawners.waitlist import capacity_changed, estimate
 
@@ -119,9 +119,6 @@ class SliceSpawnerMixin(Spawner):
         woke it (hub.queue.check_every): slices given back by another hub, the estimate.""",
     )
 
-    capacity_refusal_status = 409
-    """HTTP status of a refusal for lack of capacity (the request was fine; the GPUs are full)."""
-
     engine_chooses_device = False
     """The engine picks the GPU and sets CUDA_VISIBLE_DEVICES itself (Slurm's gres,
     Kubernetes' device plugin): the server's environment leaves the hub's view of the
@@ -195,18 +192,18 @@ class SliceSpawnerMixin(Spawner):
         if ctx.teams and membership is None:
             self._restore_previous_options()
             refusal = no_team_refusal(self.user.name)
-            raise refused(refusal.status, refusal)
+            raise refused(refusal)
         try:
             request = parse_user_options(self.user_options, self.slice_choices(), ctx.images)
         except OptionsError as e:
             self._restore_previous_options()
-            raise refused(e.status, e) from None
+            raise refused(e) from None
         too_small = min_slice_refusal(
             request.image, ctx.images[request.image].min_slice, request.slice_name
         )
         if too_small is not None:
             self._restore_previous_options()
-            raise refused(too_small.status, too_small)
+            raise refused(too_small)
         record = await self._reserve(ctx, request.image, request.slice_name, membership)
         self.allocation = record
         if record.gpu_index is None:
@@ -258,11 +255,11 @@ class SliceSpawnerMixin(Spawner):
         decision = await _off_loop(_reserve_or_supersede, ctx.ledger, kwargs)
         if isinstance(decision, LimitRefusal):
             self._restore_previous_options()
-            raise refused(decision.status, decision)
+            raise refused(decision)
         if isinstance(decision, Refusal):
             if decision.code is RefusalCode.NO_CAPACITY and self.queue_enabled:
                 return await self._wait_in_queue(ctx, kwargs)
-            raise refused(self.capacity_refusal_status, decision)
+            raise refused(decision)
         return decision
 
     async def _wait_in_queue(self, ctx: SliceContext, kwargs: dict[str, Any]) -> AllocationRecord:
@@ -297,7 +294,7 @@ class SliceSpawnerMixin(Spawner):
                     return outcome
                 if isinstance(outcome, LimitRefusal):
                     self._restore_previous_options()
-                    raise refused(outcome.status, outcome)
+                    raise refused(outcome)
                 if outcome.entry is None:
                     now = await _off_loop(ctx.ledger.queue_entry, entry.id)
                     code = QueueCode.EXPIRED if now and now.state == EXPIRED else QueueCode.LEFT
@@ -315,7 +312,6 @@ class SliceSpawnerMixin(Spawner):
         except BaseException:
             self.queue_entry = None
             raise
-        self.queue_entry = None
 
     async def _leave_queue(self) -> None:
         """The user stopped a queued start: its entry leaves the queue."""
@@ -346,24 +342,13 @@ class SliceSpawnerMixin(Spawner):
 
     def _queue_ended(self, code: QueueCode, entry: QueueEntry) -> web.HTTPError:
         """The error of a queued start that ends without a slice: expired or left."""
-        waited = round(entry.expires_at - entry.enqueued_at)  # the entry's own, kept over restarts
-        if code is QueueCode.LEFT:
-            text = N_("This start left the queue for a %(slice)s slice.")
-        elif waited < 60:
-            text = N_(
-                "No %(slice)s slice became free within %(seconds)s s, so this start left "
-                "the queue. Start again to queue again, or choose a smaller slice."
-            )
-        else:
-            text = N_(
-                "No %(slice)s slice became free within %(minutes)s min, so this start left "
-                "the queue. Start again to queue again, or choose a smaller slice."
-            )
-        params = {"slice": entry.slice_name, "minutes": math.ceil(waited / 60), "seconds": waited}
-        shown = translations(current_language()).gettext(text) % params
+        refusal = queue_ended(
+            RefusalCode(code), entry.slice_name, entry.expires_at - entry.enqueued_at
+        )
         # The last progress event says it too, in the user's language.
+        shown = refusal_text(refusal, current_language())
         self._progress_events.append({"progress": 100, "message": shown})
-        return _http_error(self.capacity_refusal_status, str(code), text % params, shown)
+        return refused(refusal)
 
     @contextlib.asynccontextmanager
     async def _turn_to_start(self) -> AsyncIterator[None]:
@@ -713,32 +698,6 @@ _ENGINE_STEP = 30
 server with image ..." at 30): from then on the engine's own progress is chained in."""
 _ENGINE_BAND = 20
 """The engine's events take 30..49, below the slice's "waiting for the server" at 50."""
-
-
-CODE_HEADER = "X-Sandbox-Code"
-"""The header that carries a refusal's stable code; the hub adds it to the REST API's
-JSON answer as ``code`` (hub_config/i18n.py)."""
-
-
-def refused(status: int, refusal: Refusal | LimitRefusal | OptionsError) -> web.HTTPError:
-    """The HTTP error for a refusal: the English message (the REST API's ``message``),
-    its code (a header JupyterHub sends with the error), and the message in the user's
-    language for the hub's pages (``jupyterhub_html_message``, shown by the spawn page)."""
-    return _http_error(
-        status, str(refusal.code), refusal.message, refusal_text(refusal, current_language())
-    )
-
-
-def _http_error(status: int, code: str, english: str, shown: str) -> web.HTTPError:
-    error = web.HTTPError(status, english)
-    error.headers = {CODE_HEADER: code}
-    safe_code = escape(code)
-    # The code is shown too: it is what a user quotes to the hub's administrators.
-    error.jupyterhub_html_message = (
-        f'<span data-code="{safe_code}">{escape(shown)}</span>'
-        f' <code class="sandbox-refusal-code">{safe_code}</code>'
-    )
-    return error
 
 
 def _engine_progress(spawner: SliceSpawnerMixin) -> Any:

@@ -19,8 +19,16 @@ from tornado.iostream import StreamClosedError
 from tornado.log import app_log
 
 from extensions.service_lifetime import FinishedOnStop
+from spawners.core.refusals import (
+    BODY_NOT_JSON,
+    BODY_NOT_OBJECT,
+    LOGIN_FIRST,
+    RefusalCode,
+    TemplatedRefusal,
+)
 from spawners.i18n import N_, SOURCE_LANGUAGE, translations
 from spawners.i18n.web import language_cookie, request_language
+from spawners.refusal_status import refused, with_code
 
 from .disposition import attachment
 from .inflight import RETRY_AFTER, InFlight
@@ -30,6 +38,22 @@ from .reservations import Caller, Refused, ReservationDesk
 from .roles import CourseNaming, Role, course_roles
 from .service import CourseError, CourseService
 from .stream import lab_pieces, labs_pieces
+
+HUB_AWAY_FOR_YOU = TemplatedRefusal(
+    RefusalCode.HUB_UNREACHABLE, N_("Could not reach the hub to check who you are.")
+)
+HUB_NONSENSE_ABOUT_YOU = TemplatedRefusal(
+    RefusalCode.HUB_BAD_ANSWER, N_("The hub's answer about who you are made no sense.")
+)
+HUB_SILENT_ABOUT_GROUPS = TemplatedRefusal(
+    RefusalCode.HUB_UNREACHABLE, N_("The hub did not answer about your groups; try again.")
+)
+HUB_AWAY_FOR_GROUPS = TemplatedRefusal(
+    RefusalCode.HUB_UNREACHABLE, N_("Could not reach the hub to read your groups.")
+)
+HUB_NONSENSE_ABOUT_GROUPS = TemplatedRefusal(
+    RefusalCode.HUB_BAD_ANSWER, N_("The hub's answer about your groups made no sense.")
+)
 
 
 class Busy(web.HTTPError):
@@ -60,13 +84,13 @@ class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
             return super().get_current_user()
         except ValueError as e:  # the hub's answer was not JSON
             app_log.error("courses: the hub's answer about a caller: %s", e)
-            raise web.HTTPError(502, "The hub's answer about who you are made no sense.") from None
+            raise refused(HUB_NONSENSE_ABOUT_YOU) from None
         except web.HTTPError as e:
             if e.status_code < 500:
                 raise
             # HubAuth says 500 with the hub's address in it: the hub is away, not us.
             app_log.error("courses: could not identify the caller with the hub: %s", e)
-            raise web.HTTPError(503, "Could not reach the hub to check who you are.") from None
+            raise refused(HUB_AWAY_FOR_YOU) from None
 
     @property
     def user_name(self) -> str:
@@ -92,16 +116,20 @@ class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
         except HTTPClientError as e:
             app_log.error("courses: could not read %s's groups: %s", self.user_name, e)
             if e.code == 599:  # tornado's code for a timeout or a dropped connection
-                raise web.HTTPError(
-                    503, "The hub did not answer about your groups; try again."
-                ) from None
-            raise web.HTTPError(502, f"The hub answered {e.code} for your groups.") from None
+                raise refused(HUB_SILENT_ABOUT_GROUPS) from None
+            raise refused(
+                TemplatedRefusal(
+                    RefusalCode.HUB_BAD_ANSWER,
+                    N_("The hub answered %(status)s for your groups."),
+                    {"status": e.code},
+                )
+            ) from None
         except OSError as e:
             app_log.error("courses: could not reach the hub for %s: %s", self.user_name, e)
-            raise web.HTTPError(503, "Could not reach the hub to read your groups.") from None
+            raise refused(HUB_AWAY_FOR_GROUPS) from None
         except (ValueError, KeyError, TypeError) as e:
             app_log.error("courses: the hub's answer for %s: %s", self.user_name, e)
-            raise web.HTTPError(502, "The hub's answer about your groups made no sense.") from None
+            raise refused(HUB_NONSENSE_ABOUT_GROUPS) from None
         return course_roles([g for g in groups if isinstance(g, str)], self.naming)
 
     def write_json(self, payload: Any, status: int = 200) -> None:
@@ -142,7 +170,7 @@ class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
         if isinstance(exc, Busy):
             self.set_header("Retry-After", str(RETRY_AFTER))
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
+        self.finish(json.dumps(with_code(self, exc, {"status": status_code, "message": message})))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, StreamClosedError):
@@ -158,7 +186,7 @@ def api_authenticated(method: Callable[..., Awaitable[Any]]) -> Callable[..., Aw
 
     async def wrapper(self: CourseHandler, *args: Any, **kwargs: Any) -> Any:
         if not self.current_user:
-            raise web.HTTPError(403, "Log in to the hub first.")
+            raise refused(LOGIN_FIRST)
         return await method(self, *args, **kwargs)
 
     return wrapper
@@ -207,7 +235,7 @@ class UploadHandler(CourseHandler):
         if self.request.method != "POST":
             return
         if not self.current_user:
-            raise web.HTTPError(403, "Log in to the hub first.")
+            raise refused(LOGIN_FIRST)
         limit = self.upload_limit()
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limit:
@@ -242,11 +270,11 @@ class UploadHandler(CourseHandler):
         try:
             body = json.loads(self._body or b"{}")
         except ValueError:
-            raise web.HTTPError(400, "The body must be JSON.") from None
+            raise refused(BODY_NOT_JSON) from None
         finally:
             self._body = bytearray()
         if not isinstance(body, dict):
-            raise web.HTTPError(400, "The body must be a JSON object.")
+            raise refused(BODY_NOT_OBJECT)
         return body
 
     def _release(self) -> None:

@@ -15,6 +15,14 @@ from tornado import web
 from extensions.courses.bundle import BundleError, encode, read_folder
 from extensions.courses.puller import lab_folder, local_status, pull_all
 from extensions.courses.roles import valid_name
+from spawners.core.refusals import (
+    BODY_NOT_JSON,
+    BODY_NOT_OBJECT,
+    RefusalCode,
+    TemplatedRefusal,
+)
+from spawners.i18n import N_
+from spawners.refusal_status import refusal_code_of, refused, with_code
 
 from .courses_client import (
     LOOKUP_TIMEOUT_S,
@@ -23,6 +31,10 @@ from .courses_client import (
     CoursesUnavailable,
 )
 from .handlers import AUTH_RESOURCE
+
+COURSES_NOT_SET_UP = TemplatedRefusal(
+    RefusalCode.NOT_SET_UP, N_("Courses are not set up on this hub.")
+)
 
 
 def _q(name: str) -> str:
@@ -36,7 +48,7 @@ class CourseActionHandler(APIHandler):
     def client(self) -> CoursesClient:
         client = self.settings.get("sandbox_courses_client")
         if client is None:
-            raise web.HTTPError(404, "Courses are not set up on this hub.")
+            raise refused(COURSES_NOT_SET_UP)
         return client
 
     @property
@@ -47,15 +59,21 @@ class CourseActionHandler(APIHandler):
         try:
             body = json.loads(self.request.body or b"{}")
         except ValueError:
-            raise web.HTTPError(400, "The body must be JSON.") from None
+            raise refused(BODY_NOT_JSON) from None
         if not isinstance(body, dict):
-            raise web.HTTPError(400, "The body must be a JSON object.")
+            raise refused(BODY_NOT_OBJECT)
         return body
 
     def names(self, body: dict[str, Any], *keys: str) -> list[str]:
         values = [body.get(k) for k in keys]
         if not all(isinstance(v, str) and valid_name(v) for v in values):
-            raise web.HTTPError(400, f"Give {' and '.join(keys)} as lowercase names.")
+            raise refused(
+                TemplatedRefusal(
+                    RefusalCode.BAD_REQUEST_BODY,
+                    N_("Give %(keys)s as lowercase names."),
+                    {"keys": " and ".join(keys)},
+                )
+            )
         return values  # type: ignore[return-value]
 
     async def call(
@@ -65,6 +83,15 @@ class CourseActionHandler(APIHandler):
             return await self.client.request(method, path, body, timeout=timeout)
         except CoursesUnavailable as e:
             raise web.HTTPError(e.status, e.message) from None
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if refusal_code_of(error) is None:
+            return super().write_error(status_code, **kwargs)
+        # jupyter_server's shape ({"message", "reason"}) with the refusal's code added.
+        body = {"message": error.log_message, "reason": error.reason}
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(with_code(self, error, body)))
 
     def reply(self, payload: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -16,6 +16,7 @@ from extensions.bootstrap import Service, ServiceNotStarted, bootstrap
 from extensions.service_lifetime import FinishedOnStop, drain, exit_now, listen, until_stopped
 from spawners.inventory.select import inventory_for_site
 from spawners.ledger.ledger import Ledger
+from spawners.refusal_status import with_code
 
 from .admin import admin_routes
 from .authz import READ_ALL, require
@@ -36,8 +37,10 @@ class ApiHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs) -> None:
         # Short and safe: never a traceback.
+        exc = kwargs.get("exc_info", (None, None, None))[1]
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": self._reason}))
+        body = {"status": status_code, "message": self._reason}
+        self.finish(json.dumps(with_code(self, exc, body)))
 
 
 class InventoryHandler(ApiHandler):

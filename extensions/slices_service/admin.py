@@ -17,6 +17,7 @@ from markupsafe import Markup
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from spawners.core.refusals import LOGIN_FIRST
 from spawners.i18n import SOURCE_LANGUAGE
 from spawners.i18n.web import (
     language_cookie,
@@ -26,6 +27,7 @@ from spawners.i18n.web import (
     template_environment,
 )
 from spawners.ledger.ledger import Ledger
+from spawners.refusal_status import refused
 
 from .admin_handler import AdminHandler
 from .authz import READ_ALL, may_stop, require, stop_groups
@@ -85,7 +87,7 @@ class OverviewHandler(AdminHandler):
 class StopServerHandler(AdminHandler):
     async def post(self) -> None:
         if not self.current_user:
-            raise web.HTTPError(403, "Log in to the hub first.")
+            raise refused(LOGIN_FIRST)
         try:
             body = json.loads(self.request.body or b"{}")
             user, server = str(body["user"]), str(body.get("server_name") or "")

@@ -13,6 +13,7 @@ from tornado import web
 
 from extensions.service_lifetime import FinishedOnStop
 from spawners.ledger.ledger import Ledger
+from spawners.refusal_status import with_code
 
 
 class AdminHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
@@ -33,4 +34,4 @@ class AdminHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
             )
             return
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message}))
+        self.finish(json.dumps(with_code(self, exc, {"status": status_code, "message": message})))

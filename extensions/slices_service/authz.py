@@ -14,6 +14,10 @@ from jupyterhub.scopes import has_scope, parse_scopes
 from jupyterhub.services.auth import check_scopes
 from tornado import web
 
+from spawners.core.refusals import LOGIN_FIRST, RefusalCode, TemplatedRefusal
+from spawners.i18n import N_
+from spawners.refusal_status import refused
+
 READ_ALL = "read:users"
 """Allocations, the capacity page and overview, usage, teams, audit: who holds which
 slice and for how long is what read:users gives on every user (names, servers, activity)."""
@@ -62,6 +66,15 @@ def may_stop(
     return bool(stop_groups(caller) & set(owner_groups))
 
 
+def missing_scope(refusal: str, scope: str) -> TemplatedRefusal:
+    """403 for a token without ``scope``: ``refusal`` says what it may not do."""
+    return TemplatedRefusal(
+        RefusalCode.MISSING_SCOPE,
+        N_("%(refusal)s (needs the %(scope)s scope)."),
+        {"refusal": refusal, "scope": scope},
+    )
+
+
 def require(scope: str, refusal: str) -> Callable[[Method], Method]:
     """Handler method decorator: 403 with ``refusal`` unless the calling token holds
     ``scope`` unfiltered. Put ``@web.authenticated`` above it where anonymous browsers
@@ -71,9 +84,9 @@ def require(scope: str, refusal: str) -> Callable[[Method], Method]:
         @functools.wraps(method)
         def checked(self: web.RequestHandler, *args: Any, **kwargs: Any) -> Any:
             if not self.current_user:
-                raise web.HTTPError(403, "Log in to the hub first.")
+                raise refused(LOGIN_FIRST)
             if not holds(self.current_user, scope):
-                raise web.HTTPError(403, f"{refusal} (needs the {scope} scope).")
+                raise refused(missing_scope(refusal, scope))
             return method(self, *args, **kwargs)
 
         return checked  # type: ignore[return-value]

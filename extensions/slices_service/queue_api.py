@@ -13,6 +13,7 @@ from tornado import web
 
 from extensions.service_lifetime import FinishedOnStop
 from spawners.ledger.ledger import Ledger
+from spawners.refusal_status import with_code
 
 from .authz import READ_ALL, require
 
@@ -47,8 +48,10 @@ class QueueHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         # Short and safe: never a traceback.
+        exc = kwargs.get("exc_info", (None, None, None))[1]
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": self._reason}))
+        body = {"status": status_code, "message": self._reason}
+        self.finish(json.dumps(with_code(self, exc, body)))
 
 
 def queue_routes(prefix: str, args: dict[str, Any]) -> list[tuple]:

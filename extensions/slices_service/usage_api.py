@@ -18,6 +18,7 @@ from extensions.service_lifetime import FinishedOnStop
 from spawners.core.policy import Teams
 from spawners.core.usage import usage_rows
 from spawners.ledger.ledger import Ledger
+from spawners.refusal_status import with_code
 
 from .accounting import RangeError, me_view, parse_range, teams_view, usage_csv, usage_report
 from .authz import READ_ALL, READ_METRICS, require
@@ -40,7 +41,8 @@ class UsageApiHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = exc.log_message if isinstance(exc, web.HTTPError) and exc.log_message else None
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"status": status_code, "message": message or self._reason}))
+        body = {"status": status_code, "message": message or self._reason}
+        self.finish(json.dumps(with_code(self, exc, body)))
 
     def period_records(self) -> tuple[float, list]:
         now = self.ledger.clock()

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
+from typing import Any
 
 from .gpu_models import device_name_of
 from .profiles import DEFAULT_TABLE, MEMORY_SLOTS, MigTable, SliceProfile, table_for_device
+from .refusals import RefusalCode, Refused
 
 
 class GpuMode(StrEnum):
@@ -144,15 +146,11 @@ class Placement:
         return Holding(self.gpu_uuid, self.slice_name, self.slots, self.start, self.device_uuid)
 
 
-class RefusalCode(StrEnum):
-    NO_CAPACITY = "no-capacity"
-    NO_SUCH_SLICE = "no-such-slice"
-    NOT_OFFERED = "not-offered"
-    """No GPU in this inventory can ever hold the slice (e.g. an MPS share on MIG GPUs)."""
-
-
 @dataclass(frozen=True)
-class Refusal:
+class Refusal(Refused):
+    """The allocator's refusal: NO_CAPACITY, NO_SUCH_SLICE or NOT_OFFERED, with what is
+    free now."""
+
     code: RefusalCode
     slice_name: str
     free_now: dict[str, int]
@@ -160,7 +158,11 @@ class Refusal:
     """NOT_OFFERED for a MIG slice: the catalogue's GPU families that have it."""
 
     @property
-    def message(self) -> str:
+    def params(self) -> dict[str, Any]:  # type: ignore[override]
+        return {"slice": self.slice_name, "free_now": self.free_now, "families": self.families}
+
+    @property
+    def message(self) -> str:  # type: ignore[override]
         offered = {name: n for name, n in self.free_now.items() if n > 0}
         free = ", ".join(f"{n} x {name}" for name, n in offered.items()) or "nothing"
         if self.code is RefusalCode.NO_CAPACITY:

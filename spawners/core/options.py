@@ -10,23 +10,30 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .profiles import SLICE_NAMES
+from .refusals import N_, RefusalCode, Refused
 
 OPTION_KEYS: tuple[str, ...] = ("image", "slice")
 MAX_VALUE_LENGTH = 32
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
-class OptionsError(ValueError):
-    """A user_options value that cannot be accepted. ``status`` is the HTTP status
-    (400 for anything malformed, unknown or not allowed for this user)."""
+class OptionsError(ValueError, Refused):
+    """A user_options value that cannot be accepted (malformed, unknown, or not allowed
+    for this user): the English is ``template % params``, the values in it already made
+    safe to show (``shown``)."""
 
-    def __init__(self, message: str, status: int = 400, code: str = "invalid-options") -> None:
+    def __init__(
+        self, template: str, code: RefusalCode = RefusalCode.INVALID_OPTIONS, **params: Any
+    ) -> None:
+        message = template % params if params else template
         super().__init__(message)
+        self.template = template
         self.message = message
-        self.status = status
         self.code = code
+        self.params: dict[str, Any] = params
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def parse_user_options(raw: object, choices: Choices, site_images: Collection[st
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
-        raise OptionsError("user_options must be a JSON object with 'image' and 'slice'.")
+        raise OptionsError(N_("user_options must be a JSON object with 'image' and 'slice'."))
     unknown = sorted(
         (k for k in raw if k not in OPTION_KEYS), key=lambda k: (not isinstance(k, str), str(k))
     )
@@ -67,7 +74,9 @@ def parse_user_options(raw: object, choices: Choices, site_images: Collection[st
         names = ", ".join(
             shown(k) if isinstance(k, str) else "a non-string key" for k in unknown[:3]
         )
-        raise OptionsError(f"Unknown option {names}: only 'image' and 'slice' are accepted.")
+        raise OptionsError(
+            N_("Unknown option %(names)s: only 'image' and 'slice' are accepted."), names=names
+        )
     image = _pick(raw, "image", site_images, choices.images, choices.default_image)
     slice_name = _pick(raw, "slice", SLICE_NAMES, choices.slices, choices.default_slice)
     return SliceRequest(image=image, slice_name=slice_name)
@@ -80,13 +89,23 @@ def _pick(
         return default
     value = raw[key]
     if not isinstance(value, str):
-        raise OptionsError(f"'{key}' must be a string, not {shown(value)}.")
+        raise OptionsError(
+            N_("'%(key)s' must be a string, not %(value)s."), key=key, value=shown(value)
+        )
     if len(value) > MAX_VALUE_LENGTH or value not in known:
-        raise OptionsError(f"Unknown {key} {shown(value)}. Choose one of: {', '.join(allowed)}.")
+        raise OptionsError(
+            N_("Unknown %(key)s %(value)s. Choose one of: %(choices)s."),
+            key=key,
+            value=shown(value),
+            choices=", ".join(allowed),
+        )
     if value not in allowed:
         raise OptionsError(
-            f"The {key} {value!r} is not available to you. Choose one of: {', '.join(allowed)}.",
-            code="not-allowed",
+            N_("The %(key)s %(value)s is not available to you. Choose one of: %(choices)s."),
+            RefusalCode.NOT_ALLOWED,
+            key=key,
+            value=repr(value),
+            choices=", ".join(allowed),
         )
     return value
 

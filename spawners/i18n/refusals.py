@@ -8,14 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from spawners.core.model import Refusal, RefusalCode
-from spawners.core.options import OptionsError
-from spawners.core.policy import LimitCode, LimitRefusal
+from spawners.core.model import Refusal
+from spawners.core.policy import LimitRefusal
+from spawners.core.refusals import RefusalCode, Refused
 
 from .catalogue import SOURCE_LANGUAGE, translations
 from .formats import PERIODS, format_gpu_hours, format_moment
-
-Refused = LimitRefusal | Refusal | OptionsError
 
 
 def refusal_code(refusal: Refused) -> str:
@@ -24,13 +22,17 @@ def refusal_code(refusal: Refused) -> str:
 
 def refusal_text(refusal: Refused, language: str) -> str:
     """What the user reads: the English message itself, or its translation."""
-    if language == SOURCE_LANGUAGE or isinstance(refusal, OptionsError):
-        # Malformed options come from scripts, not the form: they stay as the API says.
+    if language == SOURCE_LANGUAGE:
         return refusal.message
     t = translations(language)
+    if refusal.template is not None:
+        text = t.gettext(refusal.template)
+        return text % dict(refusal.params) if refusal.params else text
     if isinstance(refusal, Refusal):
         return _capacity(refusal, t)
-    return _limit(refusal, t, language)
+    if isinstance(refusal, LimitRefusal):
+        return _limit(refusal, t, language)
+    return refusal.message
 
 
 def _servers(held: Sequence[tuple[str, str]], t: Any) -> str:
@@ -70,12 +72,12 @@ def _capacity(refusal: Refusal, t: Any) -> str:
 def _limit(refusal: LimitRefusal, t: Any, language: str) -> str:
     p = dict(refusal.params)
     code = refusal.code
-    if code is LimitCode.NO_TEAM:
+    if code is RefusalCode.NO_TEAM:
         return t.gettext(
             "%(user)s is in no team of this hub, so no server can be started. Ask your "
             "team's administrator to add you to your team's group, then log in again."
         ) % {"user": p["user"]}
-    if code is LimitCode.USER_CONCURRENCY:
+    if code is RefusalCode.USER_CONCURRENCY:
         if p["cap"] == 0:
             return t.gettext(
                 "Limit reached: this hub allows no GPU slice per user; start a cpu server."
@@ -88,19 +90,19 @@ def _limit(refusal: LimitRefusal, t: Any, language: str) -> str:
             "allows %(cap)s per user. Stop one to start another.",
             len(held),
         ) % {"count": len(held), "servers": _servers(held, t), "cap": p["cap"]}
-    if code is LimitCode.MEMBER_CONCURRENCY:
+    if code is RefusalCode.MEMBER_CONCURRENCY:
         held = p["held"]
         return t.gettext(
             "Limit reached: at most %(cap)s GPU slice(s) per member of team %(team)s at a "
             "time, and you hold %(count)s (%(servers)s); 0 left. Stop one of your servers "
             "first, or start a cpu server."
         ) % {"cap": p["cap"], "team": p["team"], "count": len(held), "servers": _servers(held, t)}
-    if code is LimitCode.IMAGE_MIN_SLICE:
+    if code is RefusalCode.IMAGE_MIN_SLICE:
         return t.gettext(
             "The image %(image)s needs at least a %(min_slice)s slice, and %(slice)s is "
             "smaller. Choose a larger slice for it, or another image."
         ) % {"image": repr(p["image"]), "min_slice": p["min_slice"], "slice": p["slice"]}
-    if code is LimitCode.TEAM_CONCURRENCY:
+    if code is RefusalCode.TEAM_CONCURRENCY:
         return t.gettext(
             "Limit reached: team %(team)s may hold at most %(cap)s GPU slice(s) at a time "
             "and holds %(holds)s now; 0 left. Try again when a teammate stops a server, or "
@@ -112,7 +114,7 @@ def _limit(refusal: LimitRefusal, t: Any, language: str) -> str:
         "period": t.gettext(PERIODS[p["period"]]),
         "resets": format_moment(p["resets"], language),
     }
-    if code is LimitCode.MEMBER_BUDGET:
+    if code is RefusalCode.MEMBER_BUDGET:
         return (
             t.gettext(
                 "GPU-hour budget used up: you have used %(used)s of your %(limit)s GPU-hours "

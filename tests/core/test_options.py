@@ -14,6 +14,7 @@ from spawners.core.options import (
     options_from_form,
     parse_user_options,
 )
+from spawners.refusal_status import http_status
 
 IMAGE_NAMES = ("base", "speech", "vision", "medical", "legal")
 """The site's images here: the defaults' five (their table is site data)."""
@@ -48,7 +49,7 @@ def assert_safe(error: OptionsError, *hostile: str) -> None:
     """A message fit for a browser: short, one line, never the raw hostile text."""
     message = str(error)
     assert message == error.message
-    assert error.status == 400
+    assert http_status(error.code) == 400
     assert "\n" not in message and "\r" not in message and "\x00" not in message
     assert "<" not in message and "${" not in message and "{{" not in message
     assert len(message) < 300
@@ -191,7 +192,7 @@ def test_known_slices_not_allowed_for_this_user_are_refused_with_400(value: str)
     error = refused({"slice": value})
     assert_safe(error)
     # DESIGN.md: values not allowed for the user's team are an HTTP 400.
-    assert error.status == 400
+    assert http_status(error.code) == 400
     assert error.code == "not-allowed"
     assert f"The slice {value!r} is not available to you" in error.message
     assert "Choose one of: cpu, 1g.10gb, 2g.20gb." in error.message

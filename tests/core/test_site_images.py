@@ -19,6 +19,7 @@ from spawners.backends.docker_spec import image_tag
 from spawners.core.images import image_table
 from spawners.core.options import Choices, OptionsError, parse_user_options
 from spawners.form import render_form
+from spawners.refusal_status import http_status
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,7 +78,7 @@ def test_the_hub_offers_the_site_image_on_the_form_and_in_user_options(tmp_path:
     assert (request.image, request.slice_name) == ("genomics", "cpu")
     with pytest.raises(OptionsError) as info:
         parse_user_options({"image": "genomix"}, choices, ctx.images)
-    assert info.value.code == "invalid-options" and info.value.status == 400
+    assert info.value.code == "invalid-options" and http_status(info.value.code) == 400
     assert info.value.message == (
         "Unknown image 'genomix'. Choose one of: "
         "base, speech, vision, medical, legal, genomics, notes."

@@ -380,16 +380,16 @@ def test_a_bundle_with_a_file_and_a_folder_of_one_name(
 
 
 @pytest.mark.parametrize(
-    ("trouble", "status", "words"),
+    ("trouble", "status", "words", "code"),
     [
-        ("slow", 503, "did not answer"),
-        ("gone", 503, "did not answer"),
-        ("broken", 502, "answered 500"),
-        ("nonsense", 502, "made no sense"),
+        ("slow", 503, "did not answer", "hub-unreachable"),
+        ("gone", 503, "did not answer", "hub-unreachable"),
+        ("broken", 502, "answered 500", "hub-bad-answer"),
+        ("nonsense", 502, "made no sense", "hub-bad-answer"),
     ],
 )
 def test_the_hub_failing_to_say_a_users_groups(
-    service: Service, hub: FakeHub, trouble: str, status: int, words: str
+    service: Service, hub: FakeHub, trouble: str, status: int, words: str, code: str
 ) -> None:
     name = f"unlucky-{trouble}"
     token = hub.user(name, "ml101-students")
@@ -399,6 +399,7 @@ def test_the_hub_failing_to_say_a_users_groups(
         r = service.call(token, "GET", path)
         assert r.status_code == status, (path, r.text)
         assert words in r.json()["message"] and r.json()["status"] == status
+        assert r.json()["code"] == r.headers["X-Sandbox-Code"] == code
         assert time.monotonic() - started < 20  # hub_timeout is 1 s here
     # Not held: the same user may try again at once.
     assert service.call(token, "GET", "/api/sync").status_code == status
@@ -408,6 +409,7 @@ def test_the_hub_failing_to_say_who_a_token_is(service: Service, hub: FakeHub) -
     hub.trouble["unknown-token"] = "broken"
     r = service.call("unknown-token", "GET", "/api/sync")
     assert r.status_code == 503 and "check who you are" in r.json()["message"]
+    assert r.json()["code"] == "hub-unreachable"
 
 
 def test_the_hub_not_there_at_all(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from spawners.core.policy import Admission, LimitCode, LimitRefusal, Teams
 from spawners.inventory.simulated import simulated_inventory
 from spawners.ledger.ledger import Ledger
 from spawners.ledger.records import AllocationRecord
+from spawners.refusal_status import http_status
 
 from .conftest import MARCH_10, FakeClock, teams_from_yaml
 
@@ -65,7 +66,7 @@ def granted(decision) -> AllocationRecord:
 
 def refusal(decision, code: LimitCode) -> str:
     assert isinstance(decision, LimitRefusal), decision
-    assert decision.code is code and decision.status == 403
+    assert decision.code is code and http_status(decision.code) == 403
     return decision.message
 
 

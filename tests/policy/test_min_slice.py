@@ -11,6 +11,7 @@ import pytest
 from hub_config.site import SiteError, load_site
 from spawners.core.policy import LimitCode, min_slice_refusal
 from spawners.i18n import refusal_text
+from spawners.refusal_status import http_status
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,7 @@ def test_a_slice_smaller_than_the_minimum_is_refused(slice_name: str, refused: b
     assert (refusal is not None) is refused
     if refusal is not None:
         assert refusal.code is LimitCode.IMAGE_MIN_SLICE
-        assert refusal.status == 400
+        assert http_status(refusal.code) == 400
         assert refusal.message == (
             f"The image 'speech' needs at least a 1g.10gb slice, and {slice_name} is "
             "smaller. Choose a larger slice for it, or another image."

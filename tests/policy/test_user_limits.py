@@ -22,6 +22,7 @@ from spawners.core.policy import Admission, LimitCode, LimitRefusal
 from spawners.inventory.simulated import simulated_inventory
 from spawners.ledger.ledger import Ledger
 from spawners.ledger.records import AllocationRecord
+from spawners.refusal_status import http_status
 
 from .conftest import teams_from_yaml
 
@@ -48,7 +49,7 @@ def admission(slice_name: str, cap: int | None = 1, user: str = "alice") -> Admi
 
 def refused(decision, code: LimitCode = LimitCode.USER_CONCURRENCY) -> str:
     assert isinstance(decision, LimitRefusal), decision
-    assert decision.code is code and decision.status == 403
+    assert decision.code is code and http_status(decision.code) == 403
     return decision.message
 
 

@@ -10,7 +10,8 @@ import pytest
 from jupyterhub.spawner import Spawner
 from tornado import web
 
-from spawners.mixin import CODE_HEADER, SliceSpawnerMixin
+from spawners.mixin import SliceSpawnerMixin
+from spawners.refusal_status import CODE_HEADER
 from tests.backends import inprocess
 
 

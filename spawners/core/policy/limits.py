@@ -7,31 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from ..profiles import no_larger, slice_profile
+from ..refusals import RefusalCode, Refused
 from ..usage import Charged, Period, period_bounds, total_gpu_hours
 from .teams import Membership, format_hours, format_when
 
-
-class LimitCode(StrEnum):
-    NO_TEAM = "no-team"
-    USER_CONCURRENCY = "user-concurrency"
-    MEMBER_CONCURRENCY = "member-concurrency"
-    TEAM_CONCURRENCY = "team-concurrency"
-    MEMBER_BUDGET = "member-budget"
-    TEAM_BUDGET = "team-budget"
-    IMAGE_MIN_SLICE = "image-min-slice"
+LimitCode = RefusalCode
+"""The limits' codes are members of the one closed set (NO_TEAM ... IMAGE_MIN_SLICE)."""
 
 
 @dataclass(frozen=True)
-class LimitRefusal:
-    """A request the policy refuses: HTTP 403, with which limit and what is left."""
+class LimitRefusal(Refused):
+    """A request the policy refuses, with which limit and what is left."""
 
-    code: LimitCode
+    code: RefusalCode
     message: str
-    status: int = 403
     params: Mapping[str, Any] = field(default_factory=dict)
     """The figures in ``message`` as plain values, so that the message can be written in
     another language (spawners/i18n) from ``code`` and these."""
@@ -39,7 +31,7 @@ class LimitRefusal:
 
 def no_team_refusal(user: str) -> LimitRefusal:
     return LimitRefusal(
-        LimitCode.NO_TEAM,
+        RefusalCode.NO_TEAM,
         f"{user} is in no team of this hub, so no server can be started. Ask your team's "
         "administrator to add you to your team's group, then log in again.",
         params={"user": user},
@@ -48,14 +40,13 @@ def no_team_refusal(user: str) -> LimitRefusal:
 
 def min_slice_refusal(image: str, min_slice: str | None, slice_name: str) -> LimitRefusal | None:
     """A start of ``image`` on a slice smaller than its ``min_slice`` (the site file's
-    images.<name>.min_slice): HTTP 400, naming both; None when the slice is large enough."""
+    images.<name>.min_slice), naming both; None when the slice is large enough."""
     if min_slice is None or no_larger(min_slice, slice_name):
         return None
     return LimitRefusal(
-        LimitCode.IMAGE_MIN_SLICE,
+        RefusalCode.IMAGE_MIN_SLICE,
         f"The image {image!r} needs at least a {min_slice} slice, and {slice_name} is "
         "smaller. Choose a larger slice for it, or another image.",
-        status=400,
         params={"image": image, "min_slice": min_slice, "slice": slice_name},
     )
 
@@ -144,7 +135,7 @@ def _user_cap_refusal(mine: Sequence[Charged], cap: int | None) -> LimitRefusal 
             f"allows {cap} per user. Stop one to start another."
         )
     return LimitRefusal(
-        LimitCode.USER_CONCURRENCY, message, params={"cap": cap, "held": _held(mine)}
+        RefusalCode.USER_CONCURRENCY, message, params={"cap": cap, "held": _held(mine)}
     )
 
 
@@ -181,7 +172,7 @@ class Admission:
         cap = policy.max_slices_per_member
         if cap is not None and len(mine) >= cap:
             return LimitRefusal(
-                LimitCode.MEMBER_CONCURRENCY,
+                RefusalCode.MEMBER_CONCURRENCY,
                 f"Limit reached: at most {cap} GPU slice(s) per member of team {team.name} at "
                 f"a time, and you hold {len(mine)} ({_listing(mine)}); 0 left. Stop one of "
                 "your servers first, or start a cpu server.",
@@ -191,7 +182,7 @@ class Admission:
         cap = team.policy.max_slices_per_team
         if cap is not None and len(theirs) >= cap:
             return LimitRefusal(
-                LimitCode.TEAM_CONCURRENCY,
+                RefusalCode.TEAM_CONCURRENCY,
                 f"Limit reached: team {team.name} may hold at most {cap} GPU slice(s) at a "
                 f"time and holds {len(theirs)} now; 0 left. Try again when a teammate stops "
                 "a server, or start a cpu server.",
@@ -202,7 +193,7 @@ class Admission:
         figures = {"period": status.period.value, "resets": status.period_end}
         if status.member_left is not None and status.member_left <= 0:
             return LimitRefusal(
-                LimitCode.MEMBER_BUDGET,
+                RefusalCode.MEMBER_BUDGET,
                 f"GPU-hour budget used up: you have used {format_hours(status.member_used)} "
                 f"of your {format_hours(status.member_limit or 0)} GPU-hours {period}; 0 left. "
                 "A cpu server is still available.",
@@ -214,7 +205,7 @@ class Admission:
             )
         if status.team_left is not None and status.team_left <= 0:
             return LimitRefusal(
-                LimitCode.TEAM_BUDGET,
+                RefusalCode.TEAM_BUDGET,
                 f"GPU-hour budget used up: team {team.name} has used "
                 f"{format_hours(status.team_used)} of its {format_hours(status.team_limit or 0)} "
                 f"GPU-hours {period}; 0 left. A cpu server is still available.",
