@@ -163,6 +163,18 @@ def test_venv_is_made_by_the_system_python_and_works(converged):
     assert version.stdout.strip() == converged_proxy_version()
 
 
+def test_the_capacity_charts_library_is_beside_the_proxy(converged):
+    from extensions.slices_service.chartlib import find_chart_js, node_modules_folders
+
+    modules = converged.path("jupyterhub_proxy_dir") / "node_modules"
+    # The slices service looks beside the proxy on the unit's PATH.
+    assert modules in node_modules_folders(path=str(modules / ".bin"))
+    found = find_chart_js([modules])
+    assert found is not None, f"no Chart.js in {modules}"
+    version = json.loads((REPO / "package.json").read_text())["dependencies"]["chart.js"]
+    assert found.read_text().startswith(f"/*!\n * Chart.js v{version}\n")
+
+
 def converged_proxy_version() -> str:
     import yaml
 
