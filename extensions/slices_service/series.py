@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import pairwise
 
 from spawners.core.model import Inventory
 from spawners.core.usage import totals, usage_rows
@@ -90,14 +89,35 @@ def _series(per_bucket: Sequence[Counter[str] | dict[str, float]]) -> dict[str, 
     return {k: tuple(float(values.get(k, 0.0)) for values in per_bucket) for k in labels}
 
 
+def _charged_in_each(records: Iterable[AllocationRecord], buckets: Buckets) -> list[list]:
+    """For each bucket, the records charged some time in it (from activation to release),
+    so that each bucket reads only its own instead of the whole range's."""
+    spans = buckets.spans()
+    out: list[list[AllocationRecord]] = [[] for _ in spans]
+    if not spans:
+        return out
+    first, width, end = spans[0][0], buckets.bucket.seconds, spans[-1][1]
+    for r in records:
+        if r.activated_at is None:
+            continue
+        stop = end if r.released_at is None else min(r.released_at, end)
+        begin = max(r.activated_at, first)
+        if stop <= begin:
+            continue
+        last = min(len(spans) - 1, int((stop - first) // width))
+        for i in range(int((begin - first) // width), last + 1):
+            out[i].append(r)
+    return out
+
+
 def slices_in_use(records: Iterable[AllocationRecord], buckets: Buckets) -> Chart:
     """Mean GPU slices running per profile in each bucket (servers without a GPU are
     not slices of one)."""
     on_gpu = [r for r in records if r.gpu_uuid is not None]
     per_bucket: list[Counter[str]] = []
-    for a, b in buckets.spans():
+    for (a, b), charged in zip(buckets.spans(), _charged_in_each(on_gpu, buckets), strict=True):
         held: Counter[str] = Counter()
-        for row in usage_rows(on_gpu, a, b):
+        for row in usage_rows(charged, a, b):
             held[row.slice_name] += row.seconds / (b - a)
         per_bucket.append(held)
     return Chart("slices", "slices", buckets, _series(per_bucket))
@@ -120,21 +140,24 @@ def queue_length(entries: Iterable[QueueEntry], buckets: Buckets) -> Chart:
 
 def gpu_hours_per_team(records: Sequence[AllocationRecord], days: Buckets) -> Chart:
     """GPU-hours charged to each team in each day (``""``: charged to no team)."""
-    per_day = [totals(usage_rows(records, a, b), "team") for a, b in days.spans()]
+    per_day = [
+        totals(usage_rows(charged, a, b), "team")
+        for (a, b), charged in zip(days.spans(), _charged_in_each(records, days), strict=True)
+    ]
     return Chart("gpu-hours", "GPU-hours", days, _series(per_day))
 
 
-def _held_at(records: Sequence[AllocationRecord], t: float) -> list[AllocationRecord]:
-    """The allocations holding slots at ``t``: reserved at or before it, not yet
-    released (a quarantined one counts until its server stopped: the ledger keeps no
-    later time)."""
-    return [
-        r
-        for r in records
-        if r.gpu_uuid is not None
-        and r.created_at <= t
-        and (r.released_at is None or r.released_at > t)
-    ]
+def _fragmented(inventory: Inventory, gpu_uuid: str, held: list[AllocationRecord]) -> Counter[str]:
+    """The profiles fragmentation_view finds fragmented on one GPU under ``held``."""
+    gpu = Inventory(
+        gpus=(inventory.gpu(gpu_uuid),), strategy=inventory.strategy, simulated=inventory.simulated
+    )
+    return Counter(
+        blocked["profile"]
+        for view in fragmentation_view(gpu, held)
+        for blocked in view["blocked"]
+        if blocked["fragmented"]
+    )
 
 
 def fragmentation_lost(
@@ -142,28 +165,63 @@ def fragmentation_lost(
 ) -> Chart:
     """Mean number of MIG GPUs on which each profile was fragmented, per bucket.
 
-    The holdings change only when an allocation is reserved or released, so each
-    bucket is cut at those moments and every stretch between them is judged once (a
-    stretch with the same holdings as an earlier one reuses its judgement)."""
-    changes = sorted(
-        {r.created_at for r in records} | {r.released_at for r in records if r.released_at}
+    An allocation holds its slots from its reservation to its release (a quarantined one
+    until its server stopped: the ledger keeps no later time). Holdings change only at
+    those moments, and only on one GPU each, so time is swept once in order: at each
+    change the GPU it touched is judged again (the same holdings reuse a judgement) and
+    every stretch between changes adds its GPUs to the buckets it covers."""
+    spans = buckets.spans()
+    per_bucket: list[Counter[str]] = [Counter() for _ in spans]
+    if not spans:
+        return Chart("fragmentation", "GPUs", buckets, {})
+    known = {g.uuid for g in inventory.gpus}
+    mine = [r for r in records if r.gpu_uuid in known]
+    events = sorted(
+        [(r.created_at, 1, r) for r in mine]
+        + [(r.released_at, 0, r) for r in mine if r.released_at is not None],
+        key=lambda event: (event[0], event[1]),  # a release before a reservation at once
     )
-    judged: dict[frozenset[int], Counter[str]] = {}
-    per_bucket: list[Counter[str]] = []
-    for a, b in buckets.spans():
-        cuts = [a, *(t for t in changes if a < t < b), b]
-        lost: Counter[str] = Counter()
-        for s, e in pairwise(cuts):
-            held = _held_at(records, s)
-            key = frozenset(r.id for r in held)
-            if key not in judged:
-                judged[key] = Counter(
-                    blocked["profile"]
-                    for gpu in fragmentation_view(inventory, held)
-                    for blocked in gpu["blocked"]
-                    if blocked["fragmented"]
-                )
-            for profile, gpus in judged[key].items():
-                lost[profile] += gpus * (e - s) / (b - a)
-        per_bucket.append(lost)
+    held: dict[str, dict[int, AllocationRecord]] = {uuid: {} for uuid in known}
+    judged: dict[tuple[str, frozenset[int]], Counter[str]] = {}
+    lost_on: dict[str, Counter[str]] = {uuid: Counter() for uuid in known}
+    total: Counter[str] = Counter()
+
+    def change(record: AllocationRecord, holds: bool) -> None:
+        uuid = record.gpu_uuid or ""
+        if holds:
+            held[uuid][record.id] = record
+        else:
+            held[uuid].pop(record.id, None)
+        key = (uuid, frozenset(held[uuid]))
+        if key not in judged:
+            judged[key] = _fragmented(inventory, uuid, list(held[uuid].values()))
+        total.subtract(lost_on[uuid])
+        lost_on[uuid] = judged[key]
+        total.update(lost_on[uuid])
+
+    first, end, width = spans[0][0], spans[-1][1], buckets.bucket.seconds
+
+    def add(s: float, e: float) -> None:
+        """The current fragmentation, held over [s, e), into the buckets it covers."""
+        lost = {p: n for p, n in total.items() if n > 0}
+        if not lost or e <= s:
+            return
+        i = int((s - first) // width)
+        while i < len(spans) and spans[i][0] < e:
+            a, b = spans[i]
+            overlap = min(e, b) - max(s, a)
+            if overlap > 0:
+                for profile, gpus in lost.items():
+                    per_bucket[i][profile] += gpus * overlap / (b - a)
+            i += 1
+
+    at = first
+    for t, holds, record in events:
+        if t > at:
+            add(at, min(t, end))
+            at = max(at, t)
+        if t >= end:
+            break
+        change(record, bool(holds))
+    add(at, end)
     return Chart("fragmentation", "GPUs", buckets, _series(per_bucket))

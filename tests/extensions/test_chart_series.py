@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import random
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +20,7 @@ from extensions.slices_service.charts import (
     charts_json,
     parse_chart_query,
 )
+from extensions.slices_service.fragmentation import fragmentation_view
 from extensions.slices_service.series import (
     Bucket,
     buckets_over,
@@ -26,6 +29,8 @@ from extensions.slices_service.series import (
     queue_length,
     slices_in_use,
 )
+from spawners.core.allocator import allocate
+from spawners.core.model import Placement
 from spawners.core.usage import totals, usage_rows
 from spawners.inventory.simulated import simulated_inventory
 from spawners.ledger.records import QueueEntry
@@ -181,6 +186,63 @@ def test_an_empty_gpu_and_a_full_one_lose_nothing_to_fragmentation() -> None:
     records = [record(1, "w", "7g.80gb", GPU0, 0, created_at=T0 + H, released_at=None)]
     chart = fragmentation_lost(INV, records, buckets_over(T0, T0 + 2 * H, Bucket.HOUR, T0 + 2 * H))
     assert chart.series == {}
+
+
+def test_a_release_and_a_reservation_at_the_same_moment_and_gpus_it_does_not_know() -> None:
+    # y leaves slot 4 at 00:30 and z takes it at that very moment: no instant without one.
+    records = [
+        record(1, "x", "2g.20gb", GPU0, 0, created_at=T0 - 5 * H, released_at=None),
+        record(2, "y", "1g.10gb", GPU0, 4, created_at=T0 - H, released_at=T0 + 0.5 * H),
+        record(3, "z", "1g.10gb", GPU0, 4, created_at=T0 + 0.5 * H, released_at=None),
+        record(4, "w", "7g.80gb", "GPU-gone", 0, created_at=T0, released_at=None),
+    ]
+    chart = fragmentation_lost(INV, records, buckets_over(T0, T0 + H, Bucket.HOUR, T0 + H))
+    assert chart.series == {"3g.40gb": (1.0,), "4g.40gb": (1.0,)}
+
+
+def test_fragmentation_lost_is_its_definition_on_a_generated_history() -> None:
+    """Against the definition, stretch by stretch: the holdings at each moment judged by
+    fragmentation_view over the whole inventory, on placements of the real allocator."""
+    rnd = random.Random(7)
+    inv = simulated_inventory(3)
+    profiles = ["1g.10gb", "1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb"]
+    records: list = []
+    for n in range(80):
+        t = T0 + n * 0.3 * H
+        live = [r for r in records if r.released_at is None or r.released_at > t]
+        decision = allocate(inv, [r.holding() for r in live], rnd.choice(profiles))
+        if isinstance(decision, Placement):
+            ends = None if n % 9 == 0 else t + rnd.uniform(0.1, 4) * H
+            records.append(
+                record(
+                    n,
+                    f"u{n}",
+                    decision.slice_name,
+                    decision.gpu_uuid,
+                    decision.start,
+                    created_at=t,
+                    released_at=ends,
+                )
+            )
+    buckets = buckets_over(T0 + 2.2 * H, T0 + 30 * H, Bucket.HOUR, now=T0 + 27.5 * H)
+    chart = fragmentation_lost(inv, records, buckets)
+    changes = {r.created_at for r in records} | {r.released_at for r in records if r.released_at}
+    for i, (a, b) in enumerate(buckets.spans()):
+        cuts = sorted({a, b} | {t for t in changes if a < t < b})
+        expected: Counter[str] = Counter()
+        for s, e in zip(cuts, cuts[1:], strict=False):
+            held = [
+                r
+                for r in records
+                if r.created_at <= s and (r.released_at is None or r.released_at > s)
+            ]
+            for gpu in fragmentation_view(inv, held):
+                for blocked in gpu["blocked"]:
+                    if blocked["fragmented"]:
+                        expected[blocked["profile"]] += (e - s) / (b - a)
+        got = {k: v[i] for k, v in chart.series.items() if v[i]}
+        assert got == pytest.approx(dict(expected)), (i, got, expected)
+    assert chart.series  # the history does fragment
 
 
 # --- the query and the CSV --------------------------------------------------------------
