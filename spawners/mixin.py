@@ -24,7 +24,15 @@ from spawners.core.environment import slice_environment
 from spawners.core.model import Refusal, RefusalCode
 from spawners.core.options import Choices, OptionsError, options_from_form, parse_user_options
 from spawners.core.policy import LimitRefusal, Membership, min_slice_refusal, no_team_refusal
-from spawners.core.refusals import queue_ended
+from spawners.core.refusals import (
+    NO_SLICE_CONFIGURATION,
+    SLICE_NOT_CREATED,
+    answer_timeout,
+    engine_start_timeout,
+    queue_ended,
+    server_exited,
+    start_crowded,
+)
 from spawners.core.server_env import ServerEnv, binding_budget, policy_environment
 from spawners.core.waitlist import QueueCode, minutes_until
 from spawners.form import render_form
@@ -138,7 +146,7 @@ class SliceSpawnerMixin(Spawner):
     @property
     def _ctx(self) -> SliceContext:
         if self.slice_context is None:
-            raise web.HTTPError(500, "This hub has no slice configuration.")
+            raise refused(NO_SLICE_CONFIGURATION)
         return self.slice_context
 
     def slice_groups(self) -> frozenset[str]:
@@ -373,11 +381,7 @@ class SliceSpawnerMixin(Spawner):
             async with gate.turn(told, timeout=self.start_wait_timeout):
                 yield
         except StartTimeout:
-            raise web.HTTPError(
-                503,
-                f"Too many servers are starting: no turn came within {self.start_wait_timeout} "
-                "seconds (the hub's start_wait_timeout). Try again in a few minutes.",
-            ) from None
+            raise refused(start_crowded(self.start_wait_timeout)) from None
 
     async def _engine_start(self) -> Any:
         """The engine's own start, within start_timeout (JupyterHub's contract: the time
@@ -385,11 +389,7 @@ class SliceSpawnerMixin(Spawner):
         try:
             return await asyncio.wait_for(super().start(), self.engine_start_timeout)
         except TimeoutError:
-            raise web.HTTPError(
-                500,
-                f"The server was not started within {self.engine_start_timeout} seconds "
-                "(the hub's start_timeout; a busy engine may need more).",
-            ) from None
+            raise refused(engine_start_timeout(self.engine_start_timeout)) from None
 
     async def _wait_until_answering(self, started: Any) -> None:
         """Wait until the server answers HTTP, failing fast if its process exits.
@@ -412,9 +412,7 @@ class SliceSpawnerMixin(Spawner):
             if time.monotonic() >= next_check:
                 status = await super().poll()
                 if status is not None:
-                    raise web.HTTPError(
-                        500, f"The server exited while starting (exit status {status})."
-                    )
+                    raise refused(server_exited(status))
                 next_check = time.monotonic() + PROCESS_CHECK_S
             try:
                 await client.fetch(
@@ -431,11 +429,7 @@ class SliceSpawnerMixin(Spawner):
             # server hands its place at the gate on at once.
             await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, PROBE_MAX_PAUSE_S)
-        raise web.HTTPError(
-            500,
-            f"The server did not answer within {self.http_timeout} seconds "
-            "(the hub's http_timeout; a busy machine may need more).",
-        )
+        raise refused(answer_timeout(self.http_timeout))
 
     async def _materialise(self, ctx: SliceContext, record: AllocationRecord) -> AllocationRecord:
         """Create the MIG instance when the hub owns instance creation (dynamic, real GPUs)."""
@@ -459,9 +453,7 @@ class SliceSpawnerMixin(Spawner):
             )
         except Exception as e:
             self.log.error("MIG instance creation failed: %s", e)
-            raise web.HTTPError(
-                500, "The GPU slice could not be created; try again or pick another slice."
-            ) from None
+            raise refused(SLICE_NOT_CREATED) from None
         ctx.ledger.record_engine(record.id, device_uuid=device)
         record = ctx.ledger.get(record.id) or record
         self.allocation = record

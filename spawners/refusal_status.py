@@ -41,7 +41,12 @@ STATUS: Mapping[RefusalCode, int] = {
     C.LOGIN_REQUIRED: 403,
     C.MISSING_SCOPE: 403,
     C.NOT_SET_UP: 404,
-    # The hub is away or answered nonsense: not the user's doing.
+    # The hub could not start the server, or is away: not the user's doing.
+    C.NOT_CONFIGURED: 500,
+    C.START_CROWDED: 503,
+    C.START_TIMEOUT: 500,
+    C.SERVER_EXITED: 500,
+    C.SLICE_NOT_CREATED: 500,
     C.HUB_UNREACHABLE: 503,
     C.HUB_BAD_ANSWER: 502,
 }

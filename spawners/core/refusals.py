@@ -47,7 +47,13 @@ class RefusalCode(StrEnum):
     BAD_REQUEST_BODY = "bad-request-body"
     NOT_SET_UP = "not-set-up"
     """A part of the hub this site does not run (no courses service)."""
-    # ... and the hub being away or making no sense to them (5xx).
+    # A start the hub could not carry out (5xx: not the user's doing).
+    NOT_CONFIGURED = "not-configured"
+    START_CROWDED = "start-crowded"
+    START_TIMEOUT = "start-timeout"
+    SERVER_EXITED = "server-exited"
+    SLICE_NOT_CREATED = "slice-not-created"
+    # ... and the hub being away or making no sense to a service (5xx).
     HUB_UNREACHABLE = "hub-unreachable"
     HUB_BAD_ANSWER = "hub-bad-answer"
 
@@ -126,3 +132,53 @@ BODY_NOT_JSON = TemplatedRefusal(RefusalCode.BAD_REQUEST_BODY, N_("The body must
 BODY_NOT_OBJECT = TemplatedRefusal(
     RefusalCode.BAD_REQUEST_BODY, N_("The body must be a JSON object.")
 )
+
+
+NO_SLICE_CONFIGURATION = TemplatedRefusal(
+    RefusalCode.NOT_CONFIGURED, N_("This hub has no slice configuration.")
+)
+SLICE_NOT_CREATED = TemplatedRefusal(
+    RefusalCode.SLICE_NOT_CREATED,
+    N_("The GPU slice could not be created; try again or pick another slice."),
+)
+
+
+def start_crowded(seconds: float) -> TemplatedRefusal:
+    return TemplatedRefusal(
+        RefusalCode.START_CROWDED,
+        N_(
+            "Too many servers are starting: no turn came within %(seconds)s seconds (the "
+            "hub's start_wait_timeout). Try again in a few minutes."
+        ),
+        {"seconds": seconds},
+    )
+
+
+def engine_start_timeout(seconds: float) -> TemplatedRefusal:
+    return TemplatedRefusal(
+        RefusalCode.START_TIMEOUT,
+        N_(
+            "The server was not started within %(seconds)s seconds (the hub's "
+            "start_timeout; a busy engine may need more)."
+        ),
+        {"seconds": seconds},
+    )
+
+
+def answer_timeout(seconds: float) -> TemplatedRefusal:
+    return TemplatedRefusal(
+        RefusalCode.START_TIMEOUT,
+        N_(
+            "The server did not answer within %(seconds)s seconds (the hub's "
+            "http_timeout; a busy machine may need more)."
+        ),
+        {"seconds": seconds},
+    )
+
+
+def server_exited(status: int) -> TemplatedRefusal:
+    return TemplatedRefusal(
+        RefusalCode.SERVER_EXITED,
+        N_("The server exited while starting (exit status %(status)s)."),
+        {"status": status},
+    )

@@ -15,9 +15,15 @@ from spawners.core.refusals import (
     BODY_NOT_JSON,
     BODY_NOT_OBJECT,
     LOGIN_FIRST,
+    NO_SLICE_CONFIGURATION,
+    SLICE_NOT_CREATED,
     RefusalCode,
     Refused,
+    answer_timeout,
+    engine_start_timeout,
     queue_ended,
+    server_exited,
+    start_crowded,
 )
 from spawners.i18n import SOURCE_LANGUAGE, available_languages, refusal_text
 from spawners.refusal_status import STATUS, http_error, http_status
@@ -55,6 +61,12 @@ def examples() -> list[Refused]:
         BODY_NOT_JSON,
         BODY_NOT_OBJECT,
         *service_refusals(),
+        NO_SLICE_CONFIGURATION,
+        SLICE_NOT_CREATED,
+        start_crowded(300),
+        engine_start_timeout(120),
+        answer_timeout(30),
+        server_exited(1),
     ]
 
 
