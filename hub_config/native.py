@@ -18,6 +18,14 @@ from tornado.escape import url_escape
 from tornado.httputil import url_concat
 from traitlets import Unicode
 
+from spawners.core.refusals import RefusalCode, TemplatedRefusal
+from spawners.i18n import N_
+from spawners.refusal_status import refused
+
+CROSS_SITE_APPROVAL = TemplatedRefusal(
+    RefusalCode.CROSS_SITE, N_("Approve sign-ups from the hub's own authorization page.")
+)
+
 
 def _same_origin_only(handler: web.RequestHandler) -> None:
     """Approving or discarding a sign-up is a GET link in NativeAuthenticator's admin page:
@@ -27,11 +35,11 @@ def _same_origin_only(handler: web.RequestHandler) -> None:
     if site is not None:
         # "none": typed or bookmarked by the admin, which no other site can trigger.
         if site not in ("same-origin", "none"):
-            raise web.HTTPError(403, "Approve sign-ups from the hub's own authorization page.")
+            raise refused(CROSS_SITE_APPROVAL)
         return
     referer = urlparse(handler.request.headers.get("Referer", ""))
     if referer.netloc != handler.request.host:
-        raise web.HTTPError(403, "Approve sign-ups from the hub's own authorization page.")
+        raise refused(CROSS_SITE_APPROVAL)
 
 
 class ToggleAuthorizationHandler(native_handlers.ToggleAuthorizationHandler):

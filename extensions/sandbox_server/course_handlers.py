@@ -22,7 +22,7 @@ from spawners.core.refusals import (
     TemplatedRefusal,
 )
 from spawners.i18n import N_
-from spawners.refusal_status import refusal_code_of, refused, with_code
+from spawners.refusal_status import CODE_HEADER, refusal_code_of, refused, with_code
 
 from .courses_client import (
     LOOKUP_TIMEOUT_S,
@@ -82,7 +82,10 @@ class CourseActionHandler(APIHandler):
         try:
             return await self.client.request(method, path, body, timeout=timeout)
         except CoursesUnavailable as e:
-            raise web.HTTPError(e.status, e.message) from None
+            error = web.HTTPError(e.status, e.message)
+            if e.code:  # the service's refusal: its code goes on to JupyterLab
+                error.headers = {CODE_HEADER: e.code}
+            raise error from None
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]

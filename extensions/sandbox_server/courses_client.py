@@ -24,10 +24,14 @@ as not answering, so the Course labs panel never hangs on it."""
 
 
 class CoursesUnavailable(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """The courses service refused or did not answer: its status, its message and, when
+    it said one, its refusal code (spawners/core/refusals.py), relayed as they came."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
 
 
 def _error_message(body: bytes, fallback: str) -> str:
@@ -35,6 +39,14 @@ def _error_message(body: bytes, fallback: str) -> str:
         return str(json.loads(body).get("message") or fallback)
     except (ValueError, AttributeError):
         return fallback
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None
 
 
 class CoursesClient:
@@ -83,7 +95,9 @@ class CoursesClient:
                 raise CoursesUnavailable(
                     503, f"the courses service did not answer ({e.message.lower()})"
                 ) from None
-            raise CoursesUnavailable(e.code, _error_message(raw, str(e))) from None
+            raise CoursesUnavailable(
+                e.code, _error_message(raw, str(e)), _error_code(raw)
+            ) from None
         except OSError as e:
             raise CoursesUnavailable(503, f"the courses service did not answer ({e})") from None
         return json.loads(resp.body)

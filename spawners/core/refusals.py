@@ -44,6 +44,8 @@ class RefusalCode(StrEnum):
     # The services and the server extension: a request they cannot take.
     LOGIN_REQUIRED = "login-required"
     MISSING_SCOPE = "missing-scope"
+    CROSS_SITE = "cross-site"
+    """An action that must come from the hub's own pages came from elsewhere."""
     BAD_REQUEST_BODY = "bad-request-body"
     NOT_SET_UP = "not-set-up"
     """A part of the hub this site does not run (no courses service)."""

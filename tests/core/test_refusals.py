@@ -75,8 +75,10 @@ def service_refusals() -> list[Refused]:
     from extensions.courses import handlers as courses
     from extensions.sandbox_server.course_handlers import COURSES_NOT_SET_UP
     from extensions.slices_service.authz import missing_scope
+    from hub_config.native import CROSS_SITE_APPROVAL
 
     return [
+        CROSS_SITE_APPROVAL,
         courses.HUB_AWAY_FOR_YOU,
         courses.HUB_NONSENSE_ABOUT_YOU,
         courses.HUB_SILENT_ABOUT_GROUPS,

@@ -72,6 +72,14 @@ def test_a_user_reads_only_their_own_slice(hub: Hub, tokens: dict[str, str]) -> 
 def test_course_actions_of_a_user_in_no_course(hub: Hub, tokens: dict[str, str]) -> None:
     r = call(hub, tokens["alice"], "GET", "/user/alice/api/sandbox/courses")
     assert r.status_code == 200 and r.json()["courses"] == []
+    # A refusal of the server extension carries its code, as the hub's own REST API does.
+    for body, message in (
+        (b"{", "The body must be JSON."),
+        (b"[]", "The body must be a JSON object."),
+    ):
+        r = call(hub, tokens["alice"], "POST", "/user/alice/api/sandbox/courses/pull", data=body)
+        assert r.status_code == 400 and r.json()["message"] == message, r.text
+        assert r.json()["code"] == r.headers["X-Sandbox-Code"] == "bad-request-body"
     r = call(
         hub,
         tokens["alice"],
