@@ -16,13 +16,17 @@ from tornado import web
 
 from extensions.service_lifetime import FinishedOnStop
 from spawners.core.policy import Teams
+from spawners.core.refusals import RefusalCode, TemplatedRefusal
 from spawners.core.usage import usage_rows
+from spawners.i18n import N_
 from spawners.ledger.ledger import Ledger
-from spawners.refusal_status import with_code
+from spawners.refusal_status import http_error, refused, with_code
 
 from .accounting import RangeError, me_view, parse_range, teams_view, usage_csv, usage_report
 from .authz import READ_ALL, READ_METRICS, require
 from .metrics import CONTENT_TYPE, render_metrics
+
+LIMIT_NOT_A_NUMBER = TemplatedRefusal(RefusalCode.BAD_QUERY, N_("limit must be a whole number"))
 
 
 class UsageApiHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
@@ -69,7 +73,8 @@ class UsageHandler(UsageApiHandler):
         try:
             since, until = parse_range(args, now)
         except RangeError as e:
-            raise web.HTTPError(400, str(e)) from None
+            # The period's wording comes from its parser, in English on every page.
+            raise http_error(RefusalCode.BAD_QUERY, str(e), str(e)) from None
         records = self.ledger.overlapping(since, until)
         if suffix == ".csv" or self.get_argument("format", "") == "csv":
             self.set_header("Content-Type", "text/csv; charset=utf-8")
@@ -94,7 +99,7 @@ class AuditHandler(UsageApiHandler):
         try:
             limit = min(5000, max(1, int(self.get_argument("limit", "200"))))
         except ValueError:
-            raise web.HTTPError(400, "limit must be a whole number") from None
+            raise refused(LIMIT_NOT_A_NUMBER) from None
         self.write_json({"audit": self.ledger.audit_log(limit)})
 
 

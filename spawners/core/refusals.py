@@ -47,6 +47,7 @@ class RefusalCode(StrEnum):
     CROSS_SITE = "cross-site"
     """An action that must come from the hub's own pages came from elsewhere."""
     BAD_REQUEST_BODY = "bad-request-body"
+    BAD_QUERY = "bad-query"
     NOT_SET_UP = "not-set-up"
     """A part of the hub this site does not run (no courses service)."""
     # A start the hub could not carry out (5xx: not the user's doing).
