@@ -13,8 +13,8 @@ from typing import Any
 
 
 def N_(message: str) -> str:
-    """Marks an English template for the catalogue (spawners.i18n.extract finds ``N_``);
-    the core does not translate."""
+    """Marks a message for the catalogue where it is written (Babel's extractor knows this
+    name); it is translated where it is shown, never in the core."""
     return message
 
 
