@@ -1,6 +1,7 @@
 """The real engines (one private dockerd, one private Slurm cluster) are session fixtures
 of the whole run, so the backend suites and tests/security share one of each."""
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -40,3 +41,13 @@ def _servers_are_marked(request: pytest.FixtureRequest) -> Iterator[None]:
         and request.node.get_closest_marker("integration") is None
     ):
         pytest.fail("this test starts a hub: mark it pytest.mark.integration", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _ansible_stays_out(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Importing Ansible patches sys.intern, which breaks torch for the rest of the
+    interpreter (the notebooks' tests): only tests/ansible, run in a pytest of its own,
+    may import it."""
+    yield
+    if "ansible" in sys.modules and "ansible" not in request.node.path.parts:
+        pytest.fail("this test imported ansible: do it in tests/ansible", pytrace=False)
