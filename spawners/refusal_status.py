@@ -32,6 +32,8 @@ STATUS: Mapping[RefusalCode, int] = {
     C.NOT_OFFERED: 409,
     C.QUEUE_EXPIRED: 409,
     C.QUEUE_LEFT: 409,
+    C.ACCOUNT_NOT_OURS: 409,
+    C.HOME_NOT_A_FOLDER: 409,
     # This user may not: a team's rule or who they are.
     C.NO_TEAM: 403,
     C.USER_CONCURRENCY: 403,
@@ -45,6 +47,7 @@ STATUS: Mapping[RefusalCode, int] = {
     C.NOT_SET_UP: 404,
     # The hub could not start the server, or is away: not the user's doing.
     C.NOT_CONFIGURED: 500,
+    C.ACCOUNT_NOT_CREATED: 500,
     C.START_CROWDED: 503,
     C.START_TIMEOUT: 500,
     C.SERVER_EXITED: 500,

@@ -27,6 +27,7 @@ from spawners.core.accounts import DEFAULT_PREFIX
 from spawners.ledger.records import AllocationRecord
 from spawners.mixin import SliceSpawnerMixin
 from spawners.processes import process_owners
+from spawners.refusal_status import refused
 
 SYSTEM_USERS = "system-users"
 HUB_USER = "hub-user"
@@ -98,7 +99,7 @@ class LocalSliceSpawner(SliceSpawnerMixin, MpsClient, LocalProcessSpawner):
                     None, ensure_account, self.user.name, self.account_prefix, Path(self.homes_root)
                 )
             except AccountError as e:
-                raise web.HTTPError(e.status, str(e)) from None
+                raise refused(e) from None
         else:
             Path(self._home()).mkdir(parents=True, exist_ok=True, mode=0o700)
         if self.use_cgroups:

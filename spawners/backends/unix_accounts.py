@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spawners.core.accounts import account_name
+from spawners.core.refusals import N_, RefusalCode, RefusalError
 
 MEMBERS_GROUP = "sandbox-users"
 """Every account the hub created is in this group: the mark that it is the hub's."""
@@ -26,14 +27,11 @@ FIRST_UID = 1000
 _create_lock = threading.Lock()
 
 
-class AccountError(RuntimeError):
-    """The account cannot be created or is not one the hub may use; the message is safe
-    to show to the user. ``status``: 409 for an account that is not the hub's, 500 when
-    the machine refused to create one."""
+class AccountError(RefusalError, RuntimeError):
+    """The account cannot be created (account-not-created) or is not one the hub may use
+    (account-not-ours, home-not-a-folder); the message is safe to show to the user."""
 
-    def __init__(self, message: str, status: int = 500) -> None:
-        super().__init__(message)
-        self.status = status
+    default_code = RefusalCode.ACCOUNT_NOT_CREATED
 
 
 @dataclass(frozen=True)
@@ -96,9 +94,13 @@ def _run(cmd: list[str], what: str) -> None:
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise AccountError(f"The hub could not {what} ({e}).") from None
+        raise AccountError(
+            N_("The hub could not %(what)s (%(why)s)."), what=what, why=str(e)
+        ) from None
     if result.returncode != 0 and "already exists" not in result.stderr:
-        raise AccountError(f"The hub could not {what}: {result.stderr.strip()[:200]}")
+        raise AccountError(
+            N_("The hub could not %(what)s: %(why)s"), what=what, why=result.stderr.strip()[:200]
+        )
 
 
 def _check_ours(entry: pwd.struct_passwd, hub_user: str) -> None:
@@ -114,9 +116,12 @@ def _check_ours(entry: pwd.struct_passwd, hub_user: str) -> None:
         or entry.pw_gecos.split(",")[0] != owner_mark(hub_user)
     ):
         raise AccountError(
-            f"The unix account {entry.pw_name} exists but was not created by this hub for "
-            "you, so your server cannot use it. Ask an administrator.",
-            status=409,
+            N_(
+                "The unix account %(account)s exists but was not created by this hub for "
+                "you, so your server cannot use it. Ask an administrator."
+            ),
+            RefusalCode.ACCOUNT_NOT_OURS,
+            account=entry.pw_name,
         )
 
 
@@ -127,7 +132,9 @@ def _prepare_home(home: Path, uid: int, gid: int) -> None:
     stat = home.lstat()
     if home.is_symlink() or not home.is_dir():
         raise AccountError(
-            f"The home folder {home} is not a folder; ask an administrator.", status=409
+            N_("The home folder %(home)s is not a folder; ask an administrator."),
+            RefusalCode.HOME_NOT_A_FOLDER,
+            home=str(home),
         )
     if stat.st_uid != uid or stat.st_gid != gid:
         os.chown(home, uid, gid)

@@ -10,30 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .profiles import SLICE_NAMES
-from .refusals import N_, RefusalCode, Refused
+from .refusals import N_, RefusalCode, RefusalError
 
 OPTION_KEYS: tuple[str, ...] = ("image", "slice")
 MAX_VALUE_LENGTH = 32
 _SAFE_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 
-class OptionsError(ValueError, Refused):
+class OptionsError(RefusalError, ValueError):
     """A user_options value that cannot be accepted (malformed, unknown, or not allowed
-    for this user): the English is ``template % params``, the values in it already made
-    safe to show (``shown``)."""
+    for this user); the values in its message are already made safe to show (``shown``)."""
 
-    def __init__(
-        self, template: str, code: RefusalCode = RefusalCode.INVALID_OPTIONS, **params: Any
-    ) -> None:
-        message = template % params if params else template
-        super().__init__(message)
-        self.template = template
-        self.message = message
-        self.code = code
-        self.params: dict[str, Any] = params
+    default_code = RefusalCode.INVALID_OPTIONS
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,10 @@ class RefusalCode(StrEnum):
     BAD_QUERY = "bad-query"
     NOT_SET_UP = "not-set-up"
     """A part of the hub this site does not run (no courses service)."""
+    # The server's unix account (spawners/backends/unix_accounts.py).
+    ACCOUNT_NOT_OURS = "account-not-ours"
+    HOME_NOT_A_FOLDER = "home-not-a-folder"
+    ACCOUNT_NOT_CREATED = "account-not-created"
     # A start the hub could not carry out (5xx: not the user's doing).
     NOT_CONFIGURED = "not-configured"
     START_CROWDED = "start-crowded"
@@ -88,26 +92,19 @@ class TemplatedRefusal(Refused):
         return self.template % dict(self.params) if self.params else self.template
 
 
-class RefusedError(Exception):
-    """A refusal raised through code that cannot return it (a request handler); the edge
-    turns it into the HTTP answer."""
+class RefusalError(Exception, Refused):
+    """A refusal written from a template, raised where returning one does not fit (deep
+    in a validation or an account's creation); a subclass names its usual code."""
 
-    def __init__(self, refusal: Refused) -> None:
-        super().__init__(refusal.message)
-        self.refusal = refusal
+    default_code: RefusalCode
 
-    @property
-    def code(self) -> RefusalCode:
-        return self.refusal.code
-
-    @property
-    def message(self) -> str:
-        return self.refusal.message
-
-
-def refusal(code: RefusalCode, template: str, **params: Any) -> RefusedError:
-    """The error to raise for a refusal written from a template (``N_``-marked)."""
-    return RefusedError(TemplatedRefusal(code, template, params))
+    def __init__(self, template: str, code: RefusalCode | None = None, **params: Any) -> None:
+        message = template % params if params else template
+        super().__init__(message)
+        self.code = code or self.default_code
+        self.template = template
+        self.message = message
+        self.params: dict[str, Any] = params
 
 
 def queue_ended(code: RefusalCode, slice_name: str, waited_s: float) -> TemplatedRefusal:

@@ -4,6 +4,8 @@ core names no HTTP status."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import re
 from pathlib import Path
 
@@ -41,7 +43,25 @@ def options_refusal(raw: object) -> OptionsError:
     return info.value
 
 
-def examples() -> list[Refused]:
+def account_refusals(tmp: Path) -> list[Refused]:
+    """The unix accounts' refusals, from the checks that make them."""
+    from spawners.backends.unix_accounts import AccountError, _check_ours, _prepare_home, _run
+
+    made = []
+    (tmp / "home").write_text("a file, not a folder")
+    for check in (
+        lambda: _check_ours(pwd.getpwuid(0), "alice"),  # a system account
+        lambda: _prepare_home(tmp / "home", os.getuid(), os.getgid()),
+        lambda: _run(["false"], "create the account jupyter-alice"),
+        lambda: _run([str(tmp / "no-such-program")], "create the account jupyter-alice"),
+    ):
+        with pytest.raises(AccountError) as refused:
+            check()
+        made.append(refused.value)
+    return made
+
+
+def examples(tmp: Path) -> list[Refused]:
     """A refusal of every kind the project makes, each as its maker builds it."""
     too_small = min_slice_refusal("speech", "1g.10gb", "cpu")
     assert too_small is not None
@@ -61,6 +81,7 @@ def examples() -> list[Refused]:
         BODY_NOT_JSON,
         BODY_NOT_OBJECT,
         *service_refusals(),
+        *account_refusals(tmp),
         NO_SLICE_CONFIGURATION,
         SLICE_NOT_CREATED,
         start_crowded(300),
@@ -114,8 +135,8 @@ def test_every_code_has_one_http_status() -> None:
         http_status("no-such-code")
 
 
-def test_every_code_is_made_somewhere_and_written_in_every_language() -> None:
-    made = examples()
+def test_every_code_is_made_somewhere_and_written_in_every_language(tmp_path: Path) -> None:
+    made = examples(tmp_path)
     assert {r.code for r in made} == set(RefusalCode)
     for refusal in made:
         assert refusal_text(refusal, SOURCE_LANGUAGE) == refusal.message

@@ -16,6 +16,7 @@ import pytest
 
 from spawners.backends.unix_accounts import MEMBERS_GROUP, AccountError, ensure_account
 from spawners.core.accounts import account_name
+from spawners.refusal_status import http_status
 from tests.support.requirements import require_root
 
 
@@ -61,7 +62,7 @@ def test_an_account_the_hub_did_not_make_is_refused(names: list[str], homes: Pat
     names.append(squatted)
     with pytest.raises(AccountError) as refused:
         ensure_account(user, "jupyter-", homes)
-    assert refused.value.status == 409
+    assert refused.value.code == "account-not-ours" and http_status(refused.value.code) == 409
     assert "was not created by this hub for you" in str(refused.value)
     assert not (homes / squatted).exists()
 
@@ -87,5 +88,5 @@ def test_a_home_that_is_a_link_is_refused(names: list[str], homes: Path) -> None
     with pytest.raises(AccountError) as refused:
         ensure_account(user, "jupyter-", homes)
     names.append(account_name(user))
-    assert refused.value.status == 409
+    assert refused.value.code == "home-not-a-folder" and http_status(refused.value.code) == 409
     assert stat.S_IMODE(os.stat("/etc").st_mode) == 0o755, "nothing done to the target"
