@@ -26,6 +26,7 @@ STATUS: Mapping[RefusalCode, int] = {
     C.IMAGE_MIN_SLICE: 400,
     C.BAD_REQUEST_BODY: 400,
     C.BAD_QUERY: 400,
+    C.BAD_FOLDER: 400,
     # The request was fine; the GPUs are full (or cannot hold it), or its wait ended.
     C.NO_CAPACITY: 409,
     C.NO_SUCH_SLICE: 409,

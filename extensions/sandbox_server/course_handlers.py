@@ -37,6 +37,12 @@ COURSES_NOT_SET_UP = TemplatedRefusal(
 )
 
 
+def bad_folder(template: str, **params: Any) -> TemplatedRefusal:
+    """A folder of the home that cannot be handed in or published (the bundle's reason,
+    in English, is one of the figures)."""
+    return TemplatedRefusal(RefusalCode.BAD_FOLDER, template, params)
+
+
 def _q(name: str) -> str:
     return quote(name, safe="")
 
@@ -137,7 +143,14 @@ class HandInHandler(CourseActionHandler):
         try:
             files = read_folder(lab_folder(self.home, course, lab))
         except BundleError as e:
-            raise web.HTTPError(400, f"Cannot hand in {course}/{lab}: {e}") from None
+            raise refused(
+                bad_folder(
+                    N_("Cannot hand in %(course)s/%(lab)s: %(problem)s"),
+                    course=course,
+                    lab=lab,
+                    problem=str(e),
+                )
+            ) from None
         record = await self.call(
             "POST",
             f"api/courses/{_q(course)}/labs/{_q(lab)}/submissions",
@@ -156,11 +169,15 @@ class PublishHandler(CourseActionHandler):
         root = self.home.resolve()
         source = (root / folder).resolve()
         if not folder or source == root or not source.is_relative_to(root):
-            raise web.HTTPError(400, "Give a folder inside your home to publish.")
+            raise refused(bad_folder(N_("Give a folder inside your home to publish.")))
         try:
             files = read_folder(source)
         except BundleError as e:
-            raise web.HTTPError(400, f"Cannot publish {folder}: {e}") from None
+            raise refused(
+                bad_folder(
+                    N_("Cannot publish %(folder)s: %(problem)s"), folder=folder, problem=str(e)
+                )
+            ) from None
         payload = {
             "name": name,
             "title": body.get("title") or name,

@@ -48,6 +48,8 @@ class RefusalCode(StrEnum):
     """An action that must come from the hub's own pages came from elsewhere."""
     BAD_REQUEST_BODY = "bad-request-body"
     BAD_QUERY = "bad-query"
+    BAD_FOLDER = "bad-folder"
+    """A folder of the user's home that cannot be handed in or published as it is."""
     NOT_SET_UP = "not-set-up"
     """A part of the hub this site does not run (no courses service)."""
     # The server's unix account (spawners/backends/unix_accounts.py).

@@ -94,7 +94,7 @@ def examples(tmp: Path) -> list[Refused]:
 def service_refusals() -> list[Refused]:
     """The services' and the server extension's own refusals."""
     from extensions.courses import handlers as courses
-    from extensions.sandbox_server.course_handlers import COURSES_NOT_SET_UP
+    from extensions.sandbox_server.course_handlers import COURSES_NOT_SET_UP, bad_folder
     from extensions.slices_service.authz import missing_scope
     from extensions.slices_service.usage_api import LIMIT_NOT_A_NUMBER
     from hub_config.native import CROSS_SITE_APPROVAL
@@ -107,6 +107,7 @@ def service_refusals() -> list[Refused]:
         courses.HUB_AWAY_FOR_GROUPS,
         courses.HUB_NONSENSE_ABOUT_GROUPS,
         COURSES_NOT_SET_UP,
+        bad_folder("Give a folder inside your home to publish."),
         LIMIT_NOT_A_NUMBER,
         missing_scope("Only admins can list allocations", "read:users"),
     ]
