@@ -44,6 +44,7 @@ STATUS: Mapping[RefusalCode, int] = {
     C.TEAM_BUDGET: 403,
     C.LOGIN_REQUIRED: 403,
     C.MISSING_SCOPE: 403,
+    C.USERS_ONLY: 403,
     C.CROSS_SITE: 403,
     C.NOT_SET_UP: 404,
     # The hub could not start the server, or is away: not the user's doing.

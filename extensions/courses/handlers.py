@@ -39,6 +39,7 @@ from .roles import CourseNaming, Role, course_roles
 from .service import CourseError, CourseService
 from .stream import lab_pieces, labs_pieces
 
+USERS_ONLY = TemplatedRefusal(RefusalCode.USERS_ONLY, N_("Only hub users take part in courses."))
 HUB_AWAY_FOR_YOU = TemplatedRefusal(
     RefusalCode.HUB_UNREACHABLE, N_("Could not reach the hub to check who you are.")
 )
@@ -97,7 +98,7 @@ class CourseHandler(FinishedOnStop, HubOAuthenticated, web.RequestHandler):
         user = self.current_user
         if not user or user.get("kind", "user") != "user":
             # Services and anonymous callers are never course members.
-            raise web.HTTPError(403, "Only hub users take part in courses.")
+            raise refused(USERS_ONLY)
         return user["name"]
 
     async def roles(self) -> dict[str, Role]:

@@ -44,6 +44,8 @@ class RefusalCode(StrEnum):
     # The services and the server extension: a request they cannot take.
     LOGIN_REQUIRED = "login-required"
     MISSING_SCOPE = "missing-scope"
+    USERS_ONLY = "users-only"
+    """A service's token or an anonymous caller where only a hub user may ask."""
     CROSS_SITE = "cross-site"
     """An action that must come from the hub's own pages came from elsewhere."""
     BAD_REQUEST_BODY = "bad-request-body"

@@ -101,6 +101,7 @@ def service_refusals() -> list[Refused]:
 
     return [
         CROSS_SITE_APPROVAL,
+        courses.USERS_ONLY,
         courses.HUB_AWAY_FOR_YOU,
         courses.HUB_NONSENSE_ABOUT_YOU,
         courses.HUB_SILENT_ABOUT_GROUPS,
