@@ -155,6 +155,43 @@ def booking(
     )
 
 
+def settled(
+    booked: Booking,
+    kept: Sequence[Kept],
+    inventory: Inventory,
+    holdings: Iterable[Holding],
+    now: float,
+    strategy: PlacementStrategy = PlacementStrategy.FRAGMENTATION_AWARE,
+    mix: RequestMix = PRIOR_ONLY,
+) -> Booking:
+    """A member's take that leaves the other kept instances their room. They are placed
+    again at every decision, greedily, and taking the one where another must then go can
+    leave the rest one short (found by a property test): the first of the course's kept
+    instances of that profile after which all the others still have room is taken; when
+    none is, the first (the greedy order's)."""
+    if booked.take is None or booked.reservation_id is None:
+        return booked
+    held = list(holdings)
+    course = next(k.reservation.course for k in kept if k.reservation.id == booked.reservation_id)
+    candidates = [
+        (p, k.reservation.id)
+        for k in kept
+        if k.reservation.course == course
+        for p in k.placements
+        if p.slice_name == booked.take.slice_name
+    ]
+    for take, reservation_id in candidates:
+        claims = dict(booked.claims)
+        claims[reservation_id] = claims.get(reservation_id, 0) + 1
+        after = kept_now(
+            booked.keeping, claims, inventory, [*held, take.as_holding()], now, strategy, mix
+        )
+        if sum(len(k.placements) for k in after) >= booked.placed - 1:
+            around = tuple(p.as_holding() for k in kept for p in k.placements if p is not take)
+            return replace(booked, around=around, take=take, reservation_id=reservation_id)
+    return booked
+
+
 def respects(
     booked: Booking,
     inventory: Inventory,

@@ -26,6 +26,7 @@ from spawners.core.reservations import (
     booking,
     kept_now,
     respects,
+    settled,
 )
 
 from .schema import SERVING, AllocationRow, AuditRow, ReservationClaimRow, ReservationRow
@@ -144,7 +145,8 @@ def booking_in(
         return Booking()
     claims = claims_in(s, [r.id for r in keeping])
     kept = kept_now(keeping, claims, inventory, holdings, now, strategy, mix)
-    return booking(kept, slice_name, team, claims)
+    booked = booking(kept, slice_name, team, claims)
+    return settled(booked, kept, inventory, holdings, now, strategy, mix)
 
 
 def guarded(

@@ -16,6 +16,7 @@ from spawners.core.reservations import (
     kept_now,
     placing_order,
     respects,
+    settled,
 )
 from spawners.inventory.simulated import simulated_inventory
 
@@ -216,7 +217,7 @@ def test_a_member_takes_exactly_one_kept_slice(situation, which: int) -> None:
     inventory, held, reservations = situation
     r = reservations[which % len(reservations)]
     kept = kept_now(reservations, {}, inventory, held, 1.0)
-    b = booking(kept, r.slice_name, r.course)
+    b = settled(booking(kept, r.slice_name, r.course), kept, inventory, held, 1.0)
     if b.take is None:
         return
     after = kept_count(reservations, {b.reservation_id: 1}, inventory, [*held, b.take.as_holding()])
