@@ -219,15 +219,7 @@ class Ledger:
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 with self._sessions() as s, s.begin():
-                    existing = s.scalar(
-                        select(AllocationRow).where(
-                            AllocationRow.user == user,
-                            AllocationRow.server_name == server_name,
-                            AllocationRow.state.in_(SERVING),
-                        )
-                    )
-                    if existing is not None:
-                        raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
+                    self._refuse_a_second(s, user, server_name)
                     if limits is not None:
                         refusal = self._admit(s, limits)
                         if refusal is not None:
@@ -262,6 +254,18 @@ class Ledger:
         raise LedgerError(
             f"could not reserve a {slice_name} slice after {MAX_ATTEMPTS} conflicting attempts"
         )
+
+    def _refuse_a_second(self, s: Session, user: str, server_name: str) -> None:
+        """A server holds one allocation at a time: raise ServerAlreadyHolds for another."""
+        existing = s.scalar(
+            select(AllocationRow).where(
+                AllocationRow.user == user,
+                AllocationRow.server_name == server_name,
+                AllocationRow.state.in_(SERVING),
+            )
+        )
+        if existing is not None:
+            raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
 
     def _admit(self, s: Session, limits: Admission) -> LimitRefusal | None:
         # A user in no team is limited alone: their own records, their own lock.
@@ -595,15 +599,7 @@ class Ledger:
                     if claimed.rowcount != 1:
                         return QueueStatus(None, order, 0)
                     subject = f"{entry.user}/{entry.server_name}"
-                    existing = s.scalar(
-                        select(AllocationRow).where(
-                            AllocationRow.user == entry.user,
-                            AllocationRow.server_name == entry.server_name,
-                            AllocationRow.state.in_(SERVING),
-                        )
-                    )
-                    if existing is not None:
-                        raise ServerAlreadyHolds(AllocationRecord.from_row(existing))
+                    self._refuse_a_second(s, entry.user, entry.server_name)
                     if limits is not None:
                         refusal = self._admit(s, limits)
                         if refusal is not None:
